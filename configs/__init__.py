@@ -1,0 +1,1 @@
+"""Architecture presets (YAML data); loaded by genesys.arch."""

@@ -1,0 +1,1 @@
+"""verif/systolic_array"""
