@@ -193,6 +193,10 @@ def _check_relations(a: Arch) -> None:
                 f"{where}: {b.name}_BYTES = {b.capacity_bytes} is too small: one {b.name} row is "
                 f"{b.banks} banks x {b.bank_width} bits = {row_bytes} bytes, and the buffer must hold at least "
                 f"two rows (double buffering), i.e. >= {2 * row_bytes} bytes. Raise {b.name}_BYTES.")
+    if a.SIMD_LANES != a.ARRAY_M:
+        raise ConfigError(
+            f"{where}: SIMD_LANES = {a.SIMD_LANES} must equal ARRAY_M = {a.ARRAY_M}: the SIMD unit post-processes "
+            f"one OBUF row (one accumulator per array column) per cycle. Set SIMD_LANES: {a.ARRAY_M}.")
     if a.ACC_WIDTH < a.product_width:
         raise ConfigError(
             f"{where}: ACC_WIDTH = {a.ACC_WIDTH} cannot hold one product of DATA_WIDTH + WGT_WIDTH = "

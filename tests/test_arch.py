@@ -57,7 +57,7 @@ def test_arch_is_frozen():
 
 def test_user_yaml_path(tmp_path):
     raw = yaml.safe_load(preset_path("8x8").read_text())
-    raw["ARRAY_M"] = 16
+    raw["ARRAY_M"] = raw["SIMD_LANES"] = 16
     p = tmp_path / "my8x16.yaml"
     p.write_text(yaml.safe_dump(raw))
     a = load_arch(str(p))
@@ -81,6 +81,7 @@ def _base():
     ({"BBUF_BYTES": 16}, ["BBUF_BYTES = 16", "too small", "two rows"]),
     ({"CLOCK_MHZ": 0}, ["CLOCK_MHZ = 0", "out of range"]),
     ({"ACC_WIDTH": 8}, ["ACC_WIDTH = 8", "DATA_WIDTH + WGT_WIDTH"]),
+    ({"SIMD_LANES": 8}, ["SIMD_LANES = 8", "must equal ARRAY_M = 4", "OBUF row"]),
 ])
 def test_bad_values_name_key_value_and_rule(change, words):
     raw = _base() | change
@@ -125,7 +126,7 @@ def test_top_level_not_mapping(tmp_path):
 
 def test_replace_revalidates():
     a = load_arch("4x4")
-    b = replace(a, ARRAY_M=8)
+    b = replace(a, ARRAY_M=8, SIMD_LANES=8)
     assert b.ARRAY_M == 8 and a.ARRAY_M == 4
     with pytest.raises(ConfigError):
         replace(a, ARRAY_M=3)
