@@ -43,6 +43,7 @@ def _isa_tables() -> str:
 # doc file -> {region name: generator}
 REGIONS: dict[str, dict[str, Callable[[], str]]] = {
     "configuration.md": {"config tables": _config_tables},
+    "isa.md": {"isa tables": _isa_tables},
 }
 
 
