@@ -37,7 +37,8 @@ def test_simd_opcodes_and_functions_match_the_sheet(isa_sheet):
             fn = {f.code: f for f in FUNCTIONS_LIST[("SIMD", opcode.name)]}[int(r[2], 2)]
             assert _norm(fn.sheet_name) == _norm(r[3]), (opcode.name, r[2])
             seen.add((opcode.name, fn.name))
-    table = {(op, f.name) for (g, op), fns in FUNCTIONS_LIST.items() if g == "SIMD" for f in fns}
+    # Functions with no sheet name are the project's documented additions in unused codes.
+    table = {(op, f.name) for (g, op), fns in FUNCTIONS_LIST.items() if g == "SIMD" for f in fns if f.sheet_name}
     assert seen == table
 
 
