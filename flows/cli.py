@@ -1,0 +1,77 @@
+"""``genesys flow`` (one flow on one preset) and ``genesys regress`` (presets x flows, then the summary)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from genesys.arch import DEFAULT_PRESET
+from genesys.flows.result import FlowResult
+from genesys.flows.runner import FLOWS, SIMULATORS, regress, run_flow
+
+
+def register(sub) -> None:
+    p = sub.add_parser("flow", help="run one flow (lint, sim, synth) on one preset",
+                       description="Run one flow on one preset; the result goes to "
+                                   "<build-dir>/<preset>/<flow>/result.json and the tool's log beside it.")
+    p.add_argument("flow", choices=FLOWS, help="lint: Verilator -Wall; sim: pyuvm verification; "
+                                              "synth: Yosys generic synthesis")
+    p.add_argument("--config", default=DEFAULT_PRESET, help=f"preset name or YAML path (default {DEFAULT_PRESET})")
+    p.add_argument("--simulator", choices=SIMULATORS, default="verilator", help="simulator for sim (default verilator)")
+    p.add_argument("--seed", type=int, help="random seed for sim (default 1)")
+    p.add_argument("--items", type=int, help="sequence items per test for sim (default: the env's)")
+    p.add_argument("--build-dir", default="build", type=Path, help="build root (default build)")
+    p.set_defaults(func=_flow_cli)
+
+    r = sub.add_parser("regress", help="run every flow for every preset, then write the summary",
+                       description="Run the flows (lint, sim, synth, in that order) for each preset, then "
+                                   "write summary.md/.html/.json into the build dir and print the table. "
+                                   "Exits non-zero if any flow failed; skipped flows are not failures.")
+    r.add_argument("--config", action="append", help=f"preset name or YAML path; repeat for several "
+                                                     f"(default {DEFAULT_PRESET})")
+    r.add_argument("--flow", action="append", choices=FLOWS, help="flow to run; repeat for several (default all)")
+    r.add_argument("--simulator", choices=SIMULATORS, default="verilator", help="simulator for sim (default verilator)")
+    r.add_argument("--build-dir", default="build", type=Path, help="build root (default build)")
+    r.set_defaults(func=_regress_cli)
+
+
+def summary_line(res: FlowResult) -> str:
+    tool = f"{res.tool} {res.tool_version}".strip()
+    line = f"{res.preset} {res.flow}: {res.status.upper()} in {res.wall_seconds:.1f} s"
+    if tool:
+        line += f" ({tool})"
+    key = key_metrics(res)
+    if key:
+        line += f"; {key}"
+    if res.reason and res.status != "passed":
+        line += f" -- {res.reason}"
+    return line
+
+
+def key_metrics(res: FlowResult) -> str:
+    from genesys.report import key_metrics as _key
+    return _key(res)
+
+
+def _flow_cli(args: argparse.Namespace) -> int:
+    opts = {"simulator": args.simulator, "seed": args.seed, "items": args.items} if args.flow == "sim" else {}
+    res = run_flow(args.flow, args.config, args.build_dir, **opts)
+    print(summary_line(res))
+    if res.log:
+        print(f"  log: {args.build_dir / res.log}")
+    return 1 if res.status == "failed" else 0
+
+
+def _regress_cli(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from genesys import report
+
+    presets = args.config or [DEFAULT_PRESET]
+    results = regress(presets, args.flow or FLOWS, args.build_dir, args.simulator,
+                      on_result=lambda res: tqdm.write(summary_line(res)))
+    out = report.write_summary(args.build_dir)
+    print()
+    print(out["markdown"], end="")
+    print(f"\nsummary: {out['paths']['md']}, {out['paths']['html']}, {out['paths']['json']}")
+    return 1 if any(r.status == "failed" for r in results) else 0

@@ -1,0 +1,324 @@
+"""Run one implementation flow on one preset and record a typed result.
+
+    run_flow("lint", "4x4")              # FuseSoC target `lint`:  Verilator -Wall via Edalize
+    run_flow("synth", "4x4")             # FuseSoC target `synth`: Yosys generic synthesis via Edalize
+    run_flow("sim", "4x4", simulator="icarus")   # pyuvm verification (genesys.verif)
+
+Each run works in ``<build>/<preset>/<flow>/``: the tool's full output goes to ``<flow>.log`` there,
+the tool's work files to ``work/``, and the :class:`~genesys.flows.result.FlowResult` to
+``result.json`` (written even when the flow fails or is interrupted). Other flows' directories are
+never touched. Metrics are parsed from the tools' own output (:mod:`genesys.flows.parsers`).
+
+FuseSoC runs with ``--cores-root cores`` and a per-run config file in the work directory, so no
+``fusesoc.conf`` or library registration is needed and nothing under the user's home is written;
+``--no-export`` makes the tools read the sources in place (the smoke testbench lives in verif/smoke/,
+outside the core's folder, which FuseSoC would otherwise warn about when copying). The preset reaches
+the core's generator through the ``GENESYS_PRESET`` environment variable.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+import traceback
+from collections import Counter
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from genesys.arch import Arch, list_presets, load_arch
+from genesys.errors import GenesysError
+from genesys.flows import parsers
+from genesys.flows.fusesoc_generator import DEFAULT_BLOCK, PRESET_ENV
+from genesys.flows.result import FlowResult, now_iso
+from genesys.tools import find_tool, missing_reason, tool_env
+
+FLOWS = ("lint", "sim", "synth")  # in regression order
+SIMULATORS = ("verilator", "icarus")
+REPO = Path(__file__).resolve().parents[1]
+CORES_DIR = REPO / "cores"
+MAX_DIAGNOSTICS = 200  # lint diagnostics kept in result.json (the log has all of them)
+
+
+def flow_id(flow: str, simulator: str = "verilator") -> str:
+    """Result name of a flow: ``sim`` on Verilator, ``sim_icarus`` for the Icarus cross-check (as the
+    FuseSoC targets), so the two simulators' results sit side by side."""
+    return flow if flow != "sim" or simulator == "verilator" else f"sim_{simulator}"
+
+
+def core_file(block: str = DEFAULT_BLOCK) -> Path:
+    return CORES_DIR / f"genesys_{block}.core"
+
+
+def core_vlnv(block: str = DEFAULT_BLOCK) -> str:
+    """The VLNV of a block's core, read from its core file (name without version)."""
+    path = core_file(block)
+    if not path.is_file():
+        raise GenesysError(f"FuseSoC core {path} not found; the flows need the source tree (cores/, "
+                           "flows/, verif/), e.g. an editable install (pip install -e .).")
+    name = yaml.safe_load(path.read_text().split("\n", 1)[1]).get("name", "")
+    vendor, library, core, *_ = name.split(":") + ["", "", ""]
+    return f"{vendor}:{library}:{core}"
+
+
+def ensure_build_root(build_root: Path) -> None:
+    """Create the build root with a FUSESOC_IGNORE, so FuseSoC never scans generated cores in it."""
+    build_root.mkdir(parents=True, exist_ok=True)
+    marker = build_root / "FUSESOC_IGNORE"
+    if not marker.exists():
+        marker.write_text("Generated files; FuseSoC must not look for cores here.\n")
+
+
+def run_flow(flow: str, arch: Arch | str | Path, build_root: Path | str = Path("build"), **opts: Any) -> FlowResult:
+    """Run ``flow`` (lint, sim or synth) on ``arch`` and return its result (also written to result.json).
+
+    A missing tool gives status ``skipped`` with the reason; a failing tool gives ``failed`` with the
+    first error line of its log. Options: ``simulator`` (sim: verilator|icarus), ``seed``, ``items``,
+    ``test`` (sim), ``block`` (lint/synth: which core, default systolic_array).
+    """
+    if flow not in FLOWS:
+        raise GenesysError(f"unknown flow '{flow}'; choose one of {', '.join(FLOWS)}")
+    allowed = {"lint": {"block"}, "synth": {"block"}, "sim": {"simulator", "seed", "items", "test"}}[flow]
+    unknown = sorted(k for k, v in opts.items() if k not in allowed and v is not None)
+    if unknown:
+        raise GenesysError(f"flow '{flow}' takes no option {unknown[0]!r}; its options: {', '.join(sorted(allowed))}")
+    simulator = opts.get("simulator") or "verilator"
+    if simulator not in SIMULATORS:
+        raise GenesysError(f"unknown simulator '{simulator}'; choose one of {', '.join(SIMULATORS)}")
+    arch = load_arch(arch)
+    build_root = Path(build_root).resolve()
+    ensure_build_root(build_root)
+    name = flow_id(flow, simulator)
+    flow_dir = build_root / arch.name / name
+    flow_dir.mkdir(parents=True, exist_ok=True)
+
+    result = FlowResult(preset=arch.name, flow=name, status="failed", reason="interrupted before completion",
+                        started=now_iso())
+    t0 = time.monotonic()
+    try:
+        if flow == "sim":
+            _run_sim(result, arch, flow_dir, build_root, simulator, opts)
+        else:
+            _run_fusesoc_flow(result, flow, arch, flow_dir, build_root, opts.get("block") or DEFAULT_BLOCK)
+    except GenesysError as e:
+        result.status, result.reason = "failed", str(e)
+    except KeyboardInterrupt:
+        result.status, result.reason = "failed", "interrupted (Ctrl-C)"
+        raise
+    except Exception as e:  # a bug in a flow must not lose the regression: record it and go on
+        log = flow_dir / f"{name}.log"
+        with log.open("a") as f:
+            f.write("\n" + traceback.format_exc())
+        result.status, result.reason = "failed", f"internal error: {type(e).__name__}: {e}"
+        result.log = result.log or _rel(log, build_root)
+    finally:
+        result.wall_seconds = round(time.monotonic() - t0, 3)
+        result.write(build_root)
+    return result
+
+
+# ---- FuseSoC flows (lint, synth) -----------------------------------------------------------------
+_FLOW_TOOLS = {"lint": "verilator", "synth": "yosys"}
+
+
+def _run_fusesoc_flow(result: FlowResult, flow: str, arch: Arch, flow_dir: Path, build_root: Path,
+                      block: str) -> None:
+    tool = _FLOW_TOOLS[flow]
+    result.tool = tool
+    for needed in ("fusesoc", tool):
+        info = find_tool(needed)
+        if not info.found:
+            result.status, result.reason = "skipped", missing_reason(needed)
+            return
+    result.tool_version = find_tool(tool).version or ""
+    work = flow_dir / "work"
+    work.mkdir(parents=True, exist_ok=True)
+    conf = work / "fusesoc.conf"
+    # Isolates the run: FuseSoC reads this instead of ~/.config/fusesoc/fusesoc.conf and ./fusesoc.conf,
+    # and keeps its cache in the build tree instead of ~/.cache/fusesoc.
+    conf.write_text(f"[main]\ncache_root = {build_root / '.fusesoc_cache'}\n")
+    command = [find_tool("fusesoc").path, "--config", str(conf), "--cores-root", str(CORES_DIR),
+               "run", "--clean", "--no-export", "--target", flow, "--work-root", str(work / "fusesoc"), core_vlnv(block)]
+    result.command = [str(c) for c in command]
+    env = tool_env()
+    env[PRESET_ENV] = _config_spec(arch, flow_dir)
+    log = flow_dir / f"{flow}.log"
+    result.log = _rel(log, build_root)
+    run = run_logged(command, log, cwd=work, env=env)
+    text = log.read_text(errors="replace")
+    result.metrics["peak_rss_mb"] = run["peak_rss_mb"]
+    manifest = _find_manifest(work / "fusesoc")
+    if manifest:
+        result.metrics["top"] = manifest.get("top", "")
+        result.metrics["rtl_files"] = len(manifest.get("files", []))
+    finish = _finish_lint if flow == "lint" else _finish_synth
+    finish(result, text, run["returncode"], work / "fusesoc", build_root)
+
+
+def _finish_lint(result: FlowResult, text: str, returncode: int, work: Path, build_root: Path) -> None:
+    diags = parsers.parse_verilator(text)
+    warnings = [d for d in diags if d["severity"] == "warning"]
+    errors = [d for d in diags if d["severity"] == "error"]
+    result.warnings = len(warnings)
+    result.metrics.update({
+        "errors": len(errors),
+        "warnings_by_code": dict(Counter(d["code"] for d in warnings)),
+        "diagnostics": diags[:MAX_DIAGNOSTICS],
+    })
+    if returncode == 0:
+        result.status, result.reason = "passed", ""
+    else:
+        result.status = "failed"
+        result.reason = parsers.first_error(text) or f"fusesoc exited with status {returncode}"
+
+
+def _finish_synth(result: FlowResult, text: str, returncode: int, work: Path, build_root: Path) -> None:
+    stat_file = work / "stat.txt"
+    stat = parsers.parse_yosys_stat(stat_file.read_text() if stat_file.is_file() else text)
+    warnings = parsers.yosys_warnings(text)
+    result.warnings = len(warnings)
+    result.metrics.update({k: v for k, v in stat.items() if k != "module"})
+    mem_file = work / "memories.txt"
+    if mem_file.is_file():  # memories are kept as $mem_v2 cells, not flip-flops (cores/genesys_synth_generic.tcl)
+        result.metrics.update(parsers.parse_yosys_memories(mem_file.read_text()))
+    result.metrics["yosys_warnings"] = warnings[:MAX_DIAGNOSTICS]
+    netlists = sorted(work.glob("*.v"))
+    if netlists:
+        result.metrics["netlist"] = _rel(netlists[0], build_root)
+    if returncode != 0:
+        result.status = "failed"
+        result.reason = parsers.first_error(text) or f"fusesoc exited with status {returncode}"
+    elif not stat.get("cells"):
+        result.status = "failed"
+        result.reason = "Yosys finished but printed no cell statistics (no `stat` report with cells in the log)"
+    else:
+        result.status, result.reason = "passed", ""
+
+
+def _config_spec(arch: Arch, flow_dir: Path) -> str:
+    """What GENESYS_PRESET names for this arch: the preset's name when it is an unmodified built-in
+    preset, else a YAML snapshot of its primary values written next to the result."""
+    if arch.name in list_presets() and load_arch(arch.name) == arch:
+        return arch.name
+    snapshot = flow_dir / f"{arch.name}.yaml"
+    snapshot.write_text(yaml.safe_dump({"description": arch.description, **arch.primaries()}, sort_keys=False))
+    return str(snapshot)
+
+
+def _find_manifest(work: Path) -> dict[str, Any] | None:
+    import json
+    for path in sorted(work.glob("generator_cache/*/manifest.json")):
+        try:
+            return json.loads(path.read_text())
+        except (OSError, ValueError):
+            return None
+    return None
+
+
+# ---- sim (pyuvm verification) ------------------------------------------------------------------------
+def _run_sim(result: FlowResult, arch: Arch, flow_dir: Path, build_root: Path, simulator: str,
+             opts: dict[str, Any]) -> None:
+    result.tool = simulator
+    info = find_tool(simulator)
+    if not info.found:
+        result.status, result.reason = "skipped", missing_reason(simulator)
+        return
+    result.tool_version = info.version or ""
+    try:
+        from genesys.verif.systolic_array.runner import run_verification
+    except ImportError as e:
+        raise GenesysError(f"the pyuvm verification environment could not be imported: {e}") from None
+    seed = opts.get("seed")
+    vr = run_verification(arch, flow_dir / "work", simulator=simulator, seed=1 if seed is None else seed,
+                          items=opts.get("items"), test=opts.get("test"))
+    result.command = ["genesys.verif.systolic_array.runner.run_verification", f"preset={arch.name}",
+                      f"simulator={simulator}", f"seed={1 if seed is None else seed}"]
+    result.status = "passed" if vr.passed else "failed"
+    result.reason = "" if vr.passed else (vr.reason or f"{vr.failures} of {vr.tests} test(s) failed")
+    result.metrics.update({
+        "tests": vr.tests, "failures": vr.failures, "items": vr.items,
+        # the coverage summary; the per-bin hit counts stay in the env's coverage.json
+        "coverage": {k: v for k, v in (vr.coverage or {}).items() if k != "bins"},
+        "sim_cycles": vr.sim_cycles, "sim_wall_seconds": vr.wall_seconds,
+        "seed": 1 if seed is None else seed,
+    })
+    if vr.results_xml:
+        result.metrics["results_xml"] = _rel(Path(vr.results_xml), build_root)
+    if vr.log:
+        log_path = Path(str(vr.log))
+        if "\n" not in str(vr.log) and log_path.is_file():
+            result.log = _rel(log_path, build_root)
+        else:  # the runner handed back the text itself
+            log = flow_dir / f"{result.flow}.log"
+            log.write_text(str(vr.log))
+            result.log = _rel(log, build_root)
+
+
+# ---- running a tool ----------------------------------------------------------------------------------
+def run_logged(command: list[str], log: Path, cwd: Path, env: dict[str, str]) -> dict[str, Any]:
+    """Run ``command`` with stdout and stderr going to ``log`` (streamed, so an interrupted run keeps
+    its log). Returns the exit status and the peak resident memory of the command and everything it
+    waited for (Linux ``wait4`` rusage), in MB. Ctrl-C stops the whole process group it started."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("w") as out:
+        out.write(f"$ {' '.join(command)}\n# cwd {cwd}; {PRESET_ENV}={env.get(PRESET_ENV, '')}\n")
+        out.flush()
+        try:
+            proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, cwd=cwd, env=env,
+                                    start_new_session=True)
+        except OSError as e:
+            raise GenesysError(f"could not start {command[0]}: {e.strerror or e}") from None
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)
+        except KeyboardInterrupt:
+            _stop_group(proc)
+            raise
+        proc.returncode = os.waitstatus_to_exitcode(status)
+    return {"returncode": proc.returncode, "peak_rss_mb": round(usage.ru_maxrss / 1024, 1)}
+
+
+def _stop_group(proc: subprocess.Popen) -> None:
+    for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 10)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def _rel(path: Path, root: Path) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(root))
+    except ValueError:
+        return str(path)
+
+
+# ---- regression --------------------------------------------------------------------------------------
+def regress(presets: Iterable[str | Path], flows: Iterable[str] = FLOWS, build_root: Path | str = Path("build"),
+            simulator: str = "verilator", on_result: Callable[[FlowResult], None] | None = None,
+            progress: bool = True) -> list[FlowResult]:
+    """Every flow for every preset, in order (lint, sim, synth), with a progress bar; results are
+    written as they finish, so an interrupted regression keeps what it did."""
+    from tqdm import tqdm
+
+    archs = [load_arch(p) for p in presets]  # validate every config before spending minutes on tools
+    flows = [f for f in FLOWS if f in set(flows)]
+    jobs = [(a, f) for a in archs for f in flows]
+    results = []
+    with tqdm(total=len(jobs), unit="flow", disable=not progress, leave=False) as bar:
+        for arch, flow in jobs:
+            bar.set_description(f"{arch.name} {flow}")
+            res = run_flow(flow, arch, build_root, **({"simulator": simulator} if flow == "sim" else {}))
+            results.append(res)
+            if on_result:
+                on_result(res)
+            bar.update(1)
+    return results

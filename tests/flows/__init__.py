@@ -1,0 +1,1 @@
+"""Tests of the implementation flows (genesys.flows), the FuseSoC core and the summary report."""
