@@ -16,6 +16,7 @@ _COMMAND_MODULES = (
     "genesys.render",
     "genesys.flows.cli",
     "genesys.report",
+    "genesys.compiler.quantize",
 )
 
 
