@@ -21,6 +21,8 @@ import yaml
 from genesys.errors import ConfigError
 
 DEFAULT_PRESET = "4x4"
+# The SIMD datapath works on 32-bit words (the ISA's 32FXP/32FP types); VMEM rows are SIMD_LANES of them.
+SIMD_WORD_WIDTH = 32
 
 
 @dataclass(frozen=True)
@@ -131,7 +133,7 @@ class Arch:
             "WBUF": (self.WBUF_BYTES, n * m, self.WGT_WIDTH, self.AXI_WBUF_WIDTH),
             "BBUF": (self.BBUF_BYTES, m, self.BIAS_WIDTH, self.AXI_WBUF_WIDTH),
             "OBUF": (self.OBUF_BYTES, m, self.ACC_WIDTH, self.AXI_OBUF_WIDTH),
-            "VMEM": (self.VMEM_BYTES, self.SIMD_LANES, self.ACC_WIDTH, self.AXI_SIMD_WIDTH),
+            "VMEM": (self.VMEM_BYTES, self.SIMD_LANES, SIMD_WORD_WIDTH, self.AXI_SIMD_WIDTH),
             "IMEM": (self.IMEM_BYTES, 1, 32, self.AXI_INSTR_WIDTH),
         }
         out = {}
