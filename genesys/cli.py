@@ -17,6 +17,7 @@ _COMMAND_MODULES = (
     "genesys.flows.cli",
     "genesys.report",
     "genesys.compiler.quantize",
+    "genesys.compiler.cli",
     "genesys.sim.cli",
 )
 

@@ -1,0 +1,114 @@
+"""The loop-nest descriptions codelets produce."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from genesys.errors import GenesysError
+
+
+class BackendError(GenesysError):
+    """A node the back end cannot lower: names the node, its op and the reason."""
+
+    def __init__(self, node, reason: str, hint: str = ""):
+        name = getattr(node, "name", node)
+        op = getattr(node, "op", "")
+        msg = f"node '{name}' ({op}): {reason}" if op else f"layer '{name}': {reason}"
+        super().__init__(msg + (f"; {hint}" if hint else ""))
+
+
+# An operand of an elementwise SIMD step:
+#   "acc"  the OBUF accumulator row of the tile (read-only)
+#   "x"    the working row (VMEM1)
+#   "r"    the second operand's row (VMEM2): a residual / the other input
+#   "ch"   the per-channel vector (VMEM2, one row per channel block): requantization scales
+#   ("f", v) a binary32 constant, ("i", v) an integer constant (IMM)
+Operand = Any
+
+
+@dataclass(frozen=True)
+class Step:
+    """One SIMD instruction applied to every row of a tile: dst = func(src1, src2)."""
+
+    func: str  # an ALU / CALCULUS / DATATYPE_CAST mnemonic
+    dst: str
+    src1: Operand
+    src2: Operand = None
+    fp: bool = True  # DTYPE_CFG 32FP (True) or 32FXP (False)
+
+
+@dataclass
+class Epilogue:
+    """What the SIMD does to every output row: `steps` in order, then the row `x` is stored as int8."""
+
+    steps: list[Step]
+    channel_vector: np.ndarray | None = None  # binary32 per output channel, for "ch" operands
+    residual: str | None = None  # tensor loaded into "r" (same layout and tile as the output)
+
+    @property
+    def n_instr(self) -> int:
+        return len(self.steps)
+
+
+@dataclass
+class ArrayCodelet:
+    """A convolution-shaped nest on the systolic array (conv, depthwise/grouped conv, gemm).
+
+    Blocks: input channels in blocks of N (array rows), output channels in blocks of M (columns). For
+    output block `ocb` the reduction runs over input blocks `lo(ocb) + j`, j < R, and kernel taps, where
+    lo(ocb) = (ocb // P) * S (dense: P = OCB, S = 0, R = ICB; depthwise: P = 1, S = R = 1 when N = M).
+    `wblocks[ocb, j, kh, kw]` is the N x M int8 block for that step ([i][j] = weight of input i, output j).
+    """
+
+    layer: str
+    op: str  # "conv" | "gemm"
+    nodes: list[str]
+    x: str
+    y: str
+    IH: int
+    IW: int
+    OH: int
+    OW: int
+    KH: int
+    KW: int
+    SH: int
+    SW: int
+    DH: int
+    DW: int
+    pads: tuple[int, int, int, int]  # top, left, bottom, right
+    ICB: int  # input-channel blocks the input tensor holds (per pixel, or per packed output pixel)
+    OCB: int
+    P: int
+    S: int
+    R: int
+    wblocks: np.ndarray  # [OCB, R, KH, KW, N, M] int8
+    bias: np.ndarray  # int32 [OCB * M]
+    epilogue: Epilogue
+    macs: int  # real multiply-accumulates of the layer (unpadded)
+    packed: dict | None = None  # input gathered per output pixel (see conv.py: small-channel stem)
+    attrs: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def fused(self) -> list[str]:
+        return self.nodes[1:]
+
+
+@dataclass
+class SimdCodelet:
+    """A nest on the SIMD unit; `kind` selects the emitter in codegen (see codelets/pool.py etc.)."""
+
+    layer: str
+    kind: str  # "eltwise" | "pool" | "copy" | "gather"
+    nodes: list[str]
+    inputs: list[str]
+    y: str
+    params: dict[str, Any] = field(default_factory=dict)
+    epilogue: Epilogue | None = None
+    macs: int = 0
+
+    @property
+    def fused(self) -> list[str]:
+        return self.nodes[1:]
