@@ -297,7 +297,7 @@ def merge_steps(codes, lag: int = 2) -> list[tuple[int, object]]:
     once what it reads has been emitted: S(t) after A(t); A(t) after the S items that complete the input rows
     it reads and after S(t - lag), the last reader of its OBUF slot (`lag` output slots); an S item after the
     rows of the residual it loads. Among the items allowed, the one that could start first on
-    its engine (durations from the cost model, the timing rules of docs/semantics.md section 5) goes next,
+    its engine (durations from the cost model, the timing rules of docs/isa.md, Semantics §5) goes next,
     then the one ready first, then the most downstream: each engine runs ahead where the other's work allows
     and the wavefront keeps moving."""
     k_n = len(codes)

@@ -3,7 +3,7 @@
 Every instruction is produced as one line of the GeneSys compiler's assembly syntax (docs/isa.md) and
 assembled with `genesys.isa.assemble_line`, memoised per distinct line (a network repeats the same lines
 thousands of times, and the assembler's checks are not free). The meaning of every line is
-docs/semantics.md; the builders below only know which operands each instruction takes.
+docs/isa.md (Semantics); the builders below only know which operands each instruction takes.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def f32_bits(x: float) -> int:
     return struct.unpack("<I", struct.pack("<f", float(x)))[0]
 
 
-# Transfer loop ids of the systolic-array buffers (docs/semantics.md section 3).
+# Transfer loop ids of the systolic-array buffers (docs/isa.md, Semantics §3).
 TRANSFER_LOOPS = {"WBUF": 16, "IBUF": 20, "OBUF": 24, "BBUF": 28}
 REDUCTION_KIND = {"ic": "IC", "kh": "KH", "kw": "KW"}
 
@@ -55,7 +55,7 @@ class Group:
 
 
 class SAGroup(Group):
-    """A systolic-array group (docs/semantics.md section 3)."""
+    """A systolic-array group (docs/isa.md, Semantics §3)."""
 
     def __init__(self, layer: str = "") -> None:
         super().__init__("SYSTOLIC_ARRAY", [], layer)
@@ -126,7 +126,7 @@ class SAGroup(Group):
 
 
 class SimdGroup(Group):
-    """A SIMD group (docs/semantics.md section 4)."""
+    """A SIMD group (docs/isa.md, Semantics §4)."""
 
     def __init__(self, layer: str = "") -> None:
         super().__init__("SIMD", [], layer)

@@ -1,4 +1,4 @@
-"""DRAM allocation and tensor layouts (docs/semantics.md section 7).
+"""DRAM allocation and tensor layouts (docs/isa.md, Semantics §7).
 
 - Activations: NHWC, batch 1, int8, channels padded with zeros to a multiple of A = max(N, M). A tensor
   whose consumers read outside its H x W (convolution/pooling padding) is stored with a *border* of

@@ -89,7 +89,7 @@ def centred(dst: str, src: str, zp: int) -> list[Step]:
 
 def add_dequantized(acc: str, src: str, scale: float) -> list[Step]:
     """acc := acc + f32(src * scale) with src already centred: one MACC (its product is rounded to binary32
-    before the sum, docs/semantics.md section 4), i.e. exactly the MUL and ADD it replaces."""
+    before the sum, docs/isa.md, Semantics §4), i.e. exactly the MUL and ADD it replaces."""
     return [Step("MACC", acc, src, ("f", f32(scale)))]
 
 

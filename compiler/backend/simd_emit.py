@@ -4,7 +4,7 @@ A tile's rows are laid out alike in every space they live in (OBUF accumulators,
 VMEM2 residual rows): row = pixel * oc + channel block. A body runs over (pixel, channel block); every
 operand position advances by the tile's strides, except a per-channel vector operand ("ch": one row per
 channel block, the same for every pixel) and a per-pixel vector ("pv": one row per pixel, the same for every
-channel block). One body's instructions share their loop bindings (docs/semantics.md section 4), so steps
+channel block). One body's instructions share their loop bindings (docs/isa.md, Semantics §4), so steps
 are cut into bodies where the arithmetic mode changes (binary32 / integer) or where source 2 switches
 between a tile row and a vector.
 """

@@ -11,7 +11,7 @@ Footprints (rows of each buffer) must fit: with double buffering a buffer is spl
 tile uses one half, so the load of the next tile goes into the other half while the current one computes.
 Capacities come from `arch.buffers` only.
 
-The cost model is the simulator's timing model (docs/semantics.md section 5) applied to the group
+The cost model is the simulator's timing model (docs/isa.md, Semantics §5) applied to the group
 sequence the tiling produces: a transfer costs DMA_LATENCY + its AXI beats, a compute nest iterations +
 N + M (+ the OBUF read-after-write stall when an accumulator row is revisited sooner than N + M
 iterations), a SIMD body rows x instructions + 4. With double buffering a group's loads overlap the

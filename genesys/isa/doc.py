@@ -53,7 +53,7 @@ def render_markdown() -> str:
             instr = by_func.get((group, opname, f.name))
             mnemonic = instr.mnemonic if instr else f"DTYPE_CFG {f.name}, ..."
             aliases = ", ".join(instr.aliases) if instr else ""
-            rows.append([opname, f"`{f.code:0{op.func_width}b}`", f"`{mnemonic}`", f.sheet_name or "(not on the sheet: project addition, see docs/semantics.md)", aliases])
+            rows.append([opname, f"`{f.code:0{op.func_width}b}`", f"`{mnemonic}`", f.sheet_name or "(not on the sheet: project addition, see docs/isa.md (Semantics))", aliases])
     out += _table(["opcode", "function", "mnemonic", "sheet name", "aliases"], rows)
 
     out += ["### Namespaces", ""]

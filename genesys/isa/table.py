@@ -82,7 +82,7 @@ FUNCTIONS_LIST: dict[tuple[str, str], tuple[Function, ...]] = {
         _F("FP32_TO_FP16", 6, "32 FP -> 16 FP"), _F("FP16_TO_FP32", 7, "16 FP -> 32 FP"),
         _F("FLOOR", 8, "Floor"), _F("CEIL", 9, "Ceil"),
         _F("FP32_TO_BF16", 10, "32FP -> 16BFP"), _F("BF16_TO_FP32", 11, "16BFP -> 32FP"),
-        # Not on the sheet: the project's additions in unused codes (docs/semantics.md, DATATYPE_CAST).
+        # Not on the sheet: the project's additions in unused codes (docs/isa.md (Semantics), DATATYPE_CAST).
         # Requantization needs int32 -> binary32 -> int32 to equal ONNX Runtime's float path exactly.
         _F("FXP32_TO_FP32", 12, ""), _F("FP32_TO_FXP32", 13, "")),
     # The compiler folds the data type into one DTYPE_CFG mnemonic with the type as first operand.

@@ -1,4 +1,4 @@
-"""The GeneSys software simulator: the executable definition of docs/semantics.md.
+"""The GeneSys software simulator: the executable definition of docs/isa.md (Semantics).
 
     from genesys.sim import Simulator
     sim = Simulator("16x16")

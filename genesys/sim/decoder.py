@@ -1,4 +1,4 @@
-"""Program fetch and structure (docs/semantics.md section 2): DRAM words -> blocks -> groups.
+"""Program fetch and structure (docs/isa.md, Semantics §2): DRAM words -> blocks -> groups.
 
 A block is the words up to and including the next BLOCK_END and must fit IMEM. A group is
 `INST_GROUP/SYNC_INST <engine>, START, g, n` + n body instructions + the matching END. Structure errors
@@ -161,6 +161,6 @@ def _group_fields(op: Op) -> tuple[str, int, int, int]:
     """(engine, START=0/END=1, group number, NUM_INSTR) of either spelling of the group instruction."""
     f = op.f
     if f.get("EXEC_BUF", 0) != 0:
-        raise op.error("BUF groups are not defined by docs/semantics.md; use EXEC")
+        raise op.error("BUF groups are not defined by docs/isa.md (Semantics); use EXEC")
     number = (op.word >> 16) & 0x3F  # GROUP (INST_GROUP) and GROUP_NUM (SYNC_INST) are the same bits
     return ENGINES[f["TARGET"]], f["START_END"], number, f["NUM_INSTR"]

@@ -6,7 +6,7 @@ from genesys.errors import GenesysError
 
 
 class SimulationError(GenesysError):
-    """A program that breaks docs/semantics.md. `index` is the word's position in the program (0 = the
+    """A program that breaks docs/isa.md (Semantics). `index` is the word's position in the program (0 = the
     word at the program address), `word` its 32-bit value, `text` its disassembly (or why it has none)."""
 
     def __init__(self, message: str, *, index: int | None = None, word: int | None = None,

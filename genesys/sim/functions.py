@@ -1,4 +1,4 @@
-"""SIMD functions on whole vectors of 32-bit lane words (docs/semantics.md section 4, Functions).
+"""SIMD functions on whole vectors of 32-bit lane words (docs/isa.md, Semantics §4, Functions).
 
 Lanes hold raw 32-bit words (int32). Under `DTYPE_CFG 32FXP, d, s1, s2` a word m of an operand with n
 integer bits means m * 2**-(32 - n); results are rounded half to even to the destination's fraction bits

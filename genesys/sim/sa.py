@@ -1,4 +1,4 @@
-"""Systolic-array groups (docs/semantics.md section 3): configuration, transfers and the compute nest.
+"""Systolic-array groups (docs/isa.md, Semantics §3): configuration, transfers and the compute nest.
 
 The compute nest is executed without a Python loop over iterations. When the OBUF read and write strides
 agree (the accumulate chain every convolution and matmul uses), each OBUF row only ever reads itself, so

@@ -1,4 +1,4 @@
-"""SIMD groups (docs/semantics.md section 4): types, iterators, loop nests, functions and transfers.
+"""SIMD groups (docs/isa.md, Semantics §4): types, iterators, loop nests, functions and transfers.
 
 A loop body runs vectorized: every operand's rows over all iterations are one linear form of the loop
 indices. The body runs one instruction at a time over all iterations when no iteration touches a row
@@ -121,7 +121,7 @@ class SIMDGroup:
             elif opcode == "LD_ST":
                 self._transfer_cfg(op)
             else:  # PERMUTATION
-                raise op.error("PERMUTATION is not implemented (docs/semantics.md section 4): the compiler does not "
+                raise op.error("PERMUTATION is not implemented (docs/isa.md, Semantics §4): the compiler does not "
                                "emit it")
             k += 1
 
@@ -291,7 +291,7 @@ class SIMDGroup:
                     continue
                 ns, idx = _NS.get(f[nk]), f[ik]
                 if ns == "IBUF":
-                    raise op.error("the SIMD does not access IBUF in this implementation (docs/semantics.md "
+                    raise op.error("the SIMD does not access IBUF in this implementation (docs/isa.md (Semantics) "
                                    "section 4)")
                 if pos == 0 and ns in ("OBUF", "IMM"):
                     raise op.error(f"{ns} cannot be a destination: OBUF is read-only for the SIMD and IMM entries "

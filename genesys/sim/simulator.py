@@ -1,5 +1,5 @@
 """The simulator: fetches a program from DRAM block by block, runs its groups in order (the functional
-result of docs/semantics.md) and schedules every operation on the timing model (section 5)."""
+result of docs/isa.md (Semantics)) and schedules every operation on the timing model (section 5)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Machine state (docs/semantics.md section 1): DRAM and the on-chip buffers as numpy arrays.
+"""Machine state (docs/isa.md, Semantics §1): DRAM and the on-chip buffers as numpy arrays.
 
 Every buffer keeps its elements in the signed dtype of its width, so its little-endian byte image (what
 transfers move) is a plain `view(np.uint8)`. Shapes and widths come from the Arch object only.

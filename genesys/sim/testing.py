@@ -1,4 +1,4 @@
-"""Small builders of assembly text for tests and benchmarks (one group at a time, in docs/semantics.md terms).
+"""Small builders of assembly text for tests and benchmarks (one group at a time, in docs/isa.md (Semantics) terms).
 
     g = SAGroup(1)
     g.base("IBUF", dram=0x1000, chip=0)

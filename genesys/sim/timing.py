@@ -1,4 +1,4 @@
-"""The timing model (docs/semantics.md section 5): a list scheduler over operations.
+"""The timing model (docs/isa.md, Semantics §5): a list scheduler over operations.
 
 Operations arrive in program order. Each runs on one resource (an AXI interface, the array, the SIMD
 unit), in order on that resource, and starts when the resource is free and every earlier operation it

@@ -176,7 +176,7 @@ def single_conv_graph(c: int, m: int, hw: int, k: int, stride: int = 1) -> Graph
 
 @pytest.mark.parametrize("shape", [(64, 64, 28, 3, 1), (256, 64, 14, 1, 1), (32, 128, 28, 3, 2)])
 def test_cost_model_tracks_the_simulator(shape):
-    """The estimate follows the timing rules of docs/semantics.md section 5: within 10% of the simulator."""
+    """The estimate follows the timing rules of docs/isa.md, Semantics §5: within 10% of the simulator."""
     c, m, hw, k, s = shape
     b = compile_model(single_conv_graph(c, m, hw, k, s), "16x16")
     r = Runtime("16x16").run(b, {"x": np.random.default_rng(1).normal(0, 1, (1, c, hw, hw)).astype(np.float32)})
