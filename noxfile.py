@@ -7,6 +7,8 @@ a fresh virtualenv each time.
     nox -s verif -- --config 4x4 --config 8x4    # pyuvm RTL verification per preset
     nox -s regress -- --config 4x4 --config 16x16   # presets x flows (lint, sim, synth) + summary
     nox -s report                                # summary of everything under build/
+    nox -s networks                              # full-size networks vs ONNX Runtime (slow tests)
+    nox -s bench                                 # ResNet-50/18 cycles and utilization on 16x16
 """
 
 from __future__ import annotations
@@ -52,6 +54,18 @@ def lint(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """The unit tests that need no HDL simulator or synthesis tool."""
     session.run(PY, "-m", "pytest", "-m", "not simulator_required and not synth_required", *session.posargs)
+
+
+@nox.session
+def networks(session: nox.Session) -> None:
+    """Full-size networks (ResNet-50/18, MobileNetV2 at 224) through compiler + simulator vs ONNX Runtime."""
+    session.run(PY, "-m", "pytest", "-m", "slow", *session.posargs)
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """The standard performance table: ResNet-50 and ResNet-18 at 224x224 on 16x16."""
+    session.run(PY, "benchmarks/resnet_table.py", *session.posargs)
 
 
 @nox.session
