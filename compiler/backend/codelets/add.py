@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from genesys.compiler.backend import quant
 from genesys.compiler.backend.codelets import register
-from genesys.compiler.backend.codelets.base import BackendError, Epilogue, SimdCodelet, Step
-from genesys.compiler.backend.codelets.conv import _scalar
+from genesys.compiler.backend.codelets.base import BackendError, Epilogue, SimdCodelet, Step, scalar
 
 
 def _qp(graph, t, node):
     q = graph.tensors[t].quant
-    return int(_scalar(q.zero_point, f"zero point of '{t}'", node)), _scalar(q.scale, f"scale of '{t}'", node)
+    return int(scalar(q.zero_point, f"zero point of '{t}'", node)), scalar(q.scale, f"scale of '{t}'", node)
 
 
 @register("QAdd")

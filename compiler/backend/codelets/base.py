@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -112,3 +112,43 @@ class SimdCodelet:
     @property
     def fused(self) -> list[str]:
         return self.nodes[1:]
+
+
+def scalar(a, what: str, node) -> float:
+    """The one value of a per-tensor quantization parameter (a per-channel one here is an error)."""
+    a = np.asarray(a)
+    if a.size != 1:
+        raise BackendError(node, f"{what} must be per-tensor (got {a.size} values)")
+    return a.reshape(-1)[0].item()
+
+
+class ArrayQuant(NamedTuple):
+    """Quantization of an array layer (conv, gemm): what the requantization epilogue needs."""
+
+    zx: int  # input zero point
+    sx: float  # input scale
+    sy: float  # output scale
+    zy: int  # output zero point
+    sw: np.ndarray  # per-output-channel weight scales, float32 [OC]
+    bias: np.ndarray  # int64 [OC]: the bias with the input zero point folded in
+
+
+def array_quant(node, X, W, B, Y, wd: np.ndarray) -> ArrayQuant:
+    """Quantization parameters of a conv/gemm whose dense int8 weights are ``wd`` ([OC, ...]).
+
+    The array multiplies raw int8 inputs, so the input zero point moves into the bias:
+    Σ (x − zx)·w + b = Σ x·w + (b − zx·Σ w).
+    """
+    oc = wd.shape[0]
+    wq = W.quant
+    if wq is not None and np.any(np.asarray(wq.zero_point) != 0):
+        raise BackendError(node, "weight zero points must be 0 (symmetric weights)")
+    zx = int(scalar(X.quant.zero_point, "input zero point", node))
+    sx = scalar(X.quant.scale, "input scale", node)
+    sy = scalar(Y.quant.scale, "output scale", node)
+    zy = int(scalar(Y.quant.zero_point, "output zero point", node))
+    sw = np.broadcast_to(np.asarray(wq.scale if wq is not None else 1.0, dtype=np.float32).reshape(-1), (oc,))
+    bias = B.data.astype(np.int64).reshape(-1) - zx * wd.reshape(oc, -1).astype(np.int64).sum(axis=1)
+    if np.any(np.abs(bias) >= 2**31):
+        raise BackendError(node, "the bias with the input zero point folded in does not fit int32")
+    return ArrayQuant(zx, sx, sy, zy, sw, bias)

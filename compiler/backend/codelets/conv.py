@@ -18,15 +18,8 @@ import numpy as np
 
 from genesys.compiler.backend import quant
 from genesys.compiler.backend.codelets import register
-from genesys.compiler.backend.codelets.base import ArrayCodelet, BackendError, Epilogue, Step
+from genesys.compiler.backend.codelets.base import ArrayCodelet, BackendError, Epilogue, Step, array_quant, scalar
 from genesys.compiler.backend.layout import cdiv, ceil_to
-
-
-def _scalar(a, what: str, node) -> float:
-    a = np.asarray(a)
-    if a.size != 1:
-        raise BackendError(node, f"{what} must be per-tensor (got {a.size} values)")
-    return a.reshape(-1)[0].item()
 
 
 def conv_geometry(node, x_shape, w_shape):
@@ -110,19 +103,9 @@ def lower_conv(graph, node, ctx) -> ArrayCodelet:
     groups = int(node.attrs["group"])
     arch = ctx.arch
     n, m, a = arch.ARRAY_N, arch.ARRAY_M, ctx.A
-    wq = W.quant
-    if wq is not None and np.any(np.asarray(wq.zero_point) != 0):
-        raise BackendError(node, "weight zero points must be 0 (symmetric weights)")
-    zx = int(_scalar(X.quant.zero_point, "input zero point", node))
-    sx = _scalar(X.quant.scale, "input scale", node)
-    sy = _scalar(Y.quant.scale, "output scale", node)
-    zy = int(_scalar(Y.quant.zero_point, "output zero point", node))
     oc, ic = geo["OC"], geo["IC"]
-    sw = np.broadcast_to(np.asarray(wq.scale if wq is not None else 1.0, dtype=np.float32).reshape(-1), (oc,))
     wd = dense_weights(W.data.astype(np.int8), ic, groups)
-    bias = B.data.astype(np.int64).reshape(-1) - zx * wd.reshape(oc, -1).astype(np.int64).sum(axis=1)
-    if np.any(np.abs(bias) >= 2**31):
-        raise BackendError(node, "the bias with the input zero point folded in does not fit int32")
+    zx, sx, sy, zy, sw, bias = array_quant(node, X, W, B, Y, wd)
     ocp = ceil_to(oc, a)
     mult = np.zeros(ocp, dtype=np.float32)
     mult[:oc] = quant.node_multiplier(node, sx, sw, sy)
@@ -178,10 +161,10 @@ def conv_epilogue(graph, node, ctx, zy, lo, hi, sy, mult) -> Epilogue:
     y1 = node.outputs[0]
     other = add.inputs[1] if add.inputs[0] == y1 else add.inputs[0]
     R, Z = graph.tensors[other], graph.tensors[add.outputs[0]]
-    zr = int(_scalar(R.quant.zero_point, "residual zero point", add))
-    sr = _scalar(R.quant.scale, "residual scale", add)
-    zz = int(_scalar(Z.quant.zero_point, "output zero point", add))
-    sz = _scalar(Z.quant.scale, "output scale", add)
+    zr = int(scalar(R.quant.zero_point, "residual zero point", add))
+    sr = scalar(R.quant.scale, "residual scale", add)
+    zz = int(scalar(Z.quant.zero_point, "output zero point", add))
+    sz = scalar(Z.quant.scale, "output scale", add)
     steps: list[Step] = quant.requant_acc_dequantized(zy, lo, hi, sy)
     steps += quant.centred("r", "r", zr) + quant.add_dequantized("x", "r", sr)  # x + f32((r - zr) * sr)
     steps += quant.quantize_tail("x", sz, zz, int(add.attrs["act_min"]), int(add.attrs["act_max"]))

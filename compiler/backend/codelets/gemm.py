@@ -8,8 +8,8 @@ import numpy as np
 
 from genesys.compiler.backend import quant
 from genesys.compiler.backend.codelets import register
-from genesys.compiler.backend.codelets.base import ArrayCodelet, BackendError, Epilogue
-from genesys.compiler.backend.codelets.conv import _scalar, to_blocks
+from genesys.compiler.backend.codelets.base import ArrayCodelet, BackendError, Epilogue, array_quant
+from genesys.compiler.backend.codelets.conv import to_blocks
 from genesys.compiler.backend.layout import ceil_to
 
 
@@ -28,18 +28,8 @@ def lower_gemm(graph, node, ctx) -> ArrayCodelet:
     if X.shape[1] != k:
         raise BackendError(node, f"input has {X.shape[1]} features, the weight expects {k}")
     arch = ctx.arch
-    wq = W.quant
-    if wq is not None and np.any(np.asarray(wq.zero_point) != 0):
-        raise BackendError(node, "weight zero points must be 0 (symmetric weights)")
-    zx = int(_scalar(X.quant.zero_point, "input zero point", node))
-    sx = _scalar(X.quant.scale, "input scale", node)
-    sy = _scalar(Y.quant.scale, "output scale", node)
-    zy = int(_scalar(Y.quant.zero_point, "output zero point", node))
-    sw = np.broadcast_to(np.asarray(wq.scale if wq is not None else 1.0, dtype=np.float32).reshape(-1), (nout,))
     wd = np.ascontiguousarray(W.data.astype(np.int8).T)  # [N, K]
-    bias = B.data.astype(np.int64).reshape(-1) - zx * wd.astype(np.int64).sum(axis=1)
-    if np.any(np.abs(bias) >= 2**31):
-        raise BackendError(node, "the bias with the input zero point folded in does not fit int32")
+    zx, sx, sy, zy, sw, bias = array_quant(node, X, W, B, Y, wd)
     a = ctx.A
     ocp = ceil_to(nout, a)
     mult = np.zeros(ocp, dtype=np.float32)
