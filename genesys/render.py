@@ -29,7 +29,7 @@ from typing import Any
 import jinja2
 import yaml
 
-from genesys.arch import DEFAULT_PRESET, Arch, load_arch
+from genesys.arch import DEFAULT_PRESET, Arch, list_presets, load_arch
 from genesys.errors import GenesysError
 
 _KNOB_TYPES = {"int": int, "bool": bool, "str": str}
@@ -170,6 +170,44 @@ def render(arch: Arch | str, out_dir: Path | str, top_block: str = "systolic_arr
     return manifest
 
 
+# ---- rtl/: the rendered Verilog of every built-in preset, kept in the tree -----------------------------
+SNAPSHOT_ROOT = Path(__file__).resolve().parents[1] / "rtl"
+SNAPSHOT_BLOCK = "systolic_array"
+
+
+def snapshot_files(preset: str) -> dict[str, str]:
+    """{file name: Verilog text} of a built-in preset, as `rtl/<preset>/` holds it."""
+    arch = load_arch(preset)
+    out: dict[str, str] = {}
+    for block in compile_order(load_blocks(), SNAPSHOT_BLOCK):
+        out.update(render_block(arch, block))
+    return out
+
+
+def stale_snapshots(root: Path = SNAPSHOT_ROOT) -> list[str]:
+    """Files under rtl/ that differ from (or are missing against) a fresh render; extra files count too."""
+    stale = []
+    for preset in list_presets():
+        want = snapshot_files(preset)
+        folder = root / preset
+        have = {p.name for p in folder.glob("*") if p.is_file()} if folder.is_dir() else set()
+        stale += [f"rtl/{preset}/{n}" for n, t in want.items() if not (folder / n).is_file() or (folder / n).read_text() != t]
+        stale += [f"rtl/{preset}/{n} (not rendered any more)" for n in sorted(have - set(want))]
+    return stale
+
+
+def write_snapshots(root: Path = SNAPSHOT_ROOT) -> None:
+    for preset in list_presets():
+        folder = root / preset
+        folder.mkdir(parents=True, exist_ok=True)
+        want = snapshot_files(preset)
+        for p in folder.glob("*"):
+            if p.is_file() and p.name not in want:
+                p.unlink()
+        for name, text in want.items():
+            (folder / name).write_text(text)
+
+
 # ---- CLI -----------------------------------------------------------------------------------------
 def register(sub) -> None:
     p = sub.add_parser("render", help="render the Verilog of a preset from the templates")
@@ -178,6 +216,8 @@ def register(sub) -> None:
     p.add_argument("--block", default="systolic_array", help="top block to render (default systolic_array)")
     p.add_argument("--set", action="append", default=[], metavar="BLOCK.KNOB=VALUE", help="override a template knob")
     p.add_argument("--knobs", action="store_true", help="list the blocks and their knobs instead of rendering")
+    p.add_argument("--snapshot", action="store_true",
+                   help="re-render rtl/<preset>/ for every built-in preset (the Verilog kept in the tree)")
     p.set_defaults(func=_cli)
 
 
@@ -193,6 +233,10 @@ def _parse_overrides(items: list[str]) -> dict[str, dict[str, str]]:
 
 
 def _cli(args: argparse.Namespace) -> int:
+    if args.snapshot:
+        write_snapshots()
+        print(f"rendered {', '.join(list_presets())} into {SNAPSHOT_ROOT}")
+        return 0
     if args.knobs:
         for b in load_blocks().values():
             print(f"{b.name}: {b.description} (top {b.top})")
