@@ -129,9 +129,12 @@ def cmd_compile(args) -> int:
     from genesys.compiler.compile import compile_model
     from genesys.compiler.pipeline import frontend
 
+    from genesys.arch import load_arch
+
+    arch = load_arch(args.config)  # a bad config fails before the model is quantized
     opts = options_from_args(args)
     _, qdq, name = prepare(args.model, getattr(args, "resolution", None), args.seed)
-    bundle = compile_model(frontend(qdq), args.config, opts)
+    bundle = compile_model(frontend(qdq), arch, opts)
     bundle.model = name
     out = bundle.write(args.output or f"build/{name}_{args.config}")
     est = sum(L["tiling"].get("estimated_cycles", 0) for L in bundle.layers)
@@ -167,7 +170,7 @@ def cmd_run(args) -> int:
     float_model, qdq, name = prepare(args.model, None, args.seed, calib=user_inputs, source=source)
     inputs = user_inputs if user_inputs is not None else load_inputs(None, qdq, args.seed)
     if float_model is not None:
-        print(format_report(quantization_error(float_model, qdq, [inputs]), 1, "the run's inputs"))
+        print(format_report(quantization_error(float_model, qdq, [inputs]), 1, "input of this run"))
     graph = frontend(qdq)
     bundle = compile_model(graph, args.config, opts)
     result = rt.run(bundle, inputs)

@@ -54,3 +54,30 @@ def test_tools_lists_each_tool(cli):
     assert r.returncode == 0
     for name in ("verilator", "icarus", "yosys", "opensta", "fusesoc"):
         assert name in r.stdout
+
+
+@pytest.mark.parametrize("args, text", [
+    (("flow", "lint", "--config", "nope"), "unknown preset 'nope'"),
+    (("regress", "--config", "4x4", "--config", "nope"), "unknown preset 'nope'"),
+    (("asm", "missing.s"), "missing.s"),
+    (("compile", "missing.onnx"), "neither an .onnx file nor a built-in model"),
+    (("compile", "BAD_ONNX"), "is not an ONNX model"),
+    (("run", "BAD_ONNX", "--config", "4x4"), "is not an ONNX model"),
+    (("compile", "mlp", "--config", "BAD_YAML"), "malformed YAML"),
+    (("bench", "nope"), "neither an .onnx file nor a built-in model"),
+    (("sim", "missing.bin", "--config", "4x4", "--dram", "missing.bin"), "missing.bin"),
+    (("quantize", "missing.onnx"), "not found"),
+    (("report", "--build-dir", "EMPTY_DIR"), "run `genesys regress`"),
+])
+def test_every_command_rejects_bad_input_cleanly(cli, tmp_path, args, text):
+    """What was wrong and where, in one line on stderr; exit 1; no traceback; nothing written."""
+    (tmp_path / "bad.onnx").write_text("not an onnx model")
+    (tmp_path / "bad.yaml").write_text("ARRAY_N: [\n")
+    (tmp_path / "empty").mkdir()
+    subst = {"BAD_ONNX": str(tmp_path / "bad.onnx"), "BAD_YAML": str(tmp_path / "bad.yaml"),
+             "EMPTY_DIR": str(tmp_path / "empty")}
+    r = cli(*[subst.get(a, a) for a in args], cwd=tmp_path)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert text in r.stderr
+    assert "Traceback" not in r.stderr + r.stdout
+    assert not (tmp_path / "build").exists()
