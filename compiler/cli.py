@@ -126,10 +126,9 @@ def prepare(spec: str, resolution: int | None, seed: int, calib: dict | None = N
 
 # ---- compile ----------------------------------------------------------------------------------------
 def cmd_compile(args) -> int:
+    from genesys.arch import load_arch
     from genesys.compiler.compile import compile_model
     from genesys.compiler.pipeline import frontend
-
-    from genesys.arch import load_arch
 
     arch = load_arch(args.config)  # a bad config fails before the model is quantized
     opts = options_from_args(args)
