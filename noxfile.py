@@ -53,7 +53,8 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def tests(session: nox.Session) -> None:
     """The unit tests that need no HDL simulator or synthesis tool."""
-    session.run(PY, "-m", "pytest", "-m", "not simulator_required and not synth_required", *session.posargs)
+    session.run(PY, "-m", "pytest", "-n", "2", "-m", "not simulator_required and not synth_required and not slow",
+                *session.posargs)
 
 
 @nox.session
