@@ -28,7 +28,10 @@ keep measuring them):
 - Add and Mul are reproduced exactly by the float32 expressions above (DequantizeLinear is
   `float32(q − zp) × s`, then one float32 add/multiply, then the division): 0 mismatches in 2.7 M outputs.
   DQ → Relu/Clip → Q, DQ → Concat → Q and DQ → MaxPool → Q are exact for the same reason.
-- QLinearConv and QLinearMatMul are ORT integer kernels computing exactly the QConv/QGemm formula above.
+- QLinearConv and QLinearMatMul are ORT integer kernels computing exactly the QConv/QGemm formula above,
+  except uint8 × int8 on x86 without VNNI, where MLAS saturates pair sums to int16 (VPMADDUBSW):
+  `ort_reference` therefore gives those ops their int8 weights as uint8 (+128, same w − zp), which ORT runs
+  exactly (see `_exact_u8s8`).
 - A QDQ Conv/Gemm runs ORT's *float* convolution (MLAS, FMA accumulation order of its own) on the
   dequantized values. No integer formula reproduces its rounding: over 39.3 M outputs of random layers
   (1×1 to 7×7, strides 1–2, depthwise and dense, up to 128 channels) the candidates mismatched ORT in
@@ -124,6 +127,7 @@ def ort_reference(model: onnx.ModelProto | str | os.PathLike, inputs: dict[str, 
     so.log_severity_level = 3
     if not isinstance(model, onnx.ModelProto):
         model = onnx.load(str(model))
+    model = _exact_u8s8(model)
     if model.ir_version > 10:  # onnx ≥ 1.23 writes IR 14 by default, which ORT 1.31 refuses; the graph is the same
         model = onnx.ModelProto.FromString(model.SerializeToString())
         model.ir_version = 10
@@ -131,6 +135,57 @@ def ort_reference(model: onnx.ModelProto | str | os.PathLike, inputs: dict[str, 
     session = ort.InferenceSession(data, so, providers=["CPUExecutionProvider"])
     names = [o.name for o in session.get_outputs()]
     return dict(zip(names, session.run(names, dict(inputs)), strict=True))
+
+
+# QLinear ops whose int8 weight ORT must not see as int8 next to a uint8 activation: (x zero point, weight, its
+# zero point) input positions.
+_QLINEAR_U8 = {"QLinearConv": (2, 3, 5), "QLinearMatMul": (2, 3, 5)}
+
+
+def _exact_u8s8(model: onnx.ModelProto) -> onnx.ModelProto:
+    """The model with every uint8-activation × int8-weight QLinearConv/QLinearMatMul given the same weight as
+    uint8 (w + 128, zero point + 128: the same integers w − zp, so the same ONNX result).
+
+    ONNX Runtime's uint8 × int8 integer kernels on x86 without VNNI (MLAS, AVX2/AVX-512BW) multiply with
+    VPMADDUBSW, which adds each pair of adjacent u8·s8 products into an int16 *with saturation*; the pair sums
+    of real layers exceed 32767 (255·127·2 = 64770), so ORT's accumulator is not Σ x·w and its outputs are off
+    by up to hundreds of quantization steps (ONNX Runtime documents this as a known limitation of U8S8 on those
+    CPUs). Its uint8 × uint8 kernels widen to int16 before multiplying and are exact on every CPU, as are its
+    int8 × int8 and depthwise kernels. The accelerator and `interpret` compute the exact int32 accumulation the
+    ONNX operator defines, so the reference is made CPU independent by giving ORT the exact kernel.
+    """
+    def targets(m: onnx.ModelProto):
+        inits = {t.name: t for t in m.graph.initializer}
+        for n in m.graph.node:
+            pos = _QLINEAR_U8.get(n.op_type) if n.domain in ("", "ai.onnx") else None
+            if pos is None or len(n.input) <= pos[2]:
+                continue
+            xz, w, wz = (inits.get(n.input[i]) for i in pos)
+            if (xz is not None and w is not None and wz is not None and xz.data_type == onnx.TensorProto.UINT8
+                    and w.data_type == onnx.TensorProto.INT8 and wz.data_type == onnx.TensorProto.INT8):
+                yield n, pos[1:], inits
+
+    if next(targets(model), None) is None:
+        return model
+    from onnx import numpy_helper
+
+    model = onnx.ModelProto.FromString(model.SerializeToString())  # never modify the caller's model
+    g = model.graph
+    names = {t.name for t in g.initializer} | {o for n in g.node for o in n.output} | {i.name for i in g.input}
+    made: dict[str, str] = {}  # int8 initializer -> its uint8 twin (shared weights are converted once)
+    for n, positions, inits in list(targets(model)):
+        for i in positions:
+            src = n.input[i]
+            if src not in made:
+                new = f"{src}.as_uint8"
+                while new in names:
+                    new += "_"
+                names.add(new)
+                data = numpy_helper.to_array(inits[src]).astype(np.int16) + 128
+                g.initializer.append(numpy_helper.from_array(data.astype(np.uint8), new))
+                made[src] = new
+            n.input[i] = made[src]
+    return model
 
 
 # ----------------------------------------------------------------------------------------------------

@@ -258,7 +258,9 @@ def requantize(rng, shape) -> Case:
     return b.case(False)
 
 
-def qlinear_conv(rng, c, m, hw, k, stride=1, pads=(0, 0, 0, 0), group=1, uint8=False) -> Case:
+def qlinear_conv(rng, c, m, hw, k, stride=1, pads=(0, 0, 0, 0), group=1, uint8=False, w_uint8=False,
+                 per_channel=True) -> Case:
+    """A QLinearConv; uint8: uint8 activations (ORT's u8 kernels), w_uint8: uint8 weights with zero point 128."""
     b = _B(rng)
     x, v = b.float_input((1, c, *hw))
     dt = np.uint8 if uint8 else np.int8
@@ -267,32 +269,36 @@ def qlinear_conv(rng, c, m, hw, k, stride=1, pads=(0, 0, 0, 0), group=1, uint8=F
     sxn, zxn = b.const(sx, "sx"), b.const(np.array(zx, dt), "zx")
     xq = b.node("QuantizeLinear", [x, sxn, zxn])
     wq = rng.integers(-127, 128, size=(m, c // group, k, k)).astype(np.int8)
-    sw = rng.uniform(0.002, 0.02, size=m).astype(F32)
+    sw = rng.uniform(0.002, 0.02, size=m if per_channel else ()).astype(F32)
+    wdt, woff = (np.uint8, 128) if w_uint8 else (np.int8, 0)
     bq = rng.integers(-2000, 2000, size=m).astype(np.int32)
     real = conv2d(((np.clip(np.rint(v / sx) + zx - off, -128, 127)) - (zx - off)) * np.float64(sx),
-                  wq * sw.astype(np.float64).reshape(-1, 1, 1, 1), [stride] * 2, list(pads), [1, 1], group)
+                  wq * np.broadcast_to(sw.astype(np.float64), (m,)).reshape(-1, 1, 1, 1), [stride] * 2, list(pads),
+                  [1, 1], group)
     sy = F32(np.abs(real).max() / 100)
     zy = off + int(rng.integers(-20, 20))
     syn, zyn = b.const(sy, "sy"), b.const(np.array(zy, dt), "zy")
-    y = b.node("QLinearConv", [xq, sxn, zxn, b.const(wq, "w"), b.const(sw, "sw"), b.const(np.zeros(m, np.int8), "zw"),
-                               syn, zyn, b.const(bq, "b")], kernel_shape=[k, k], strides=[stride] * 2, pads=list(pads),
-               group=group)
+    wn = b.const((wq.astype(np.int16) + woff).astype(wdt), "w")
+    zwn = b.const(np.full(sw.shape, woff, wdt), "zw")
+    y = b.node("QLinearConv", [xq, sxn, zxn, wn, b.const(sw, "sw"), zwn, syn, zyn, b.const(bq, "b")],
+               kernel_shape=[k, k], strides=[stride] * 2, pads=list(pads), group=group)
     out = b.node("DequantizeLinear", [y, syn, zyn])
     b.outputs = [helper.make_tensor_value_info(out, TensorProto.FLOAT, None)]
     return b.case(False)
 
 
-def qlinear_matmul(rng, k, n) -> Case:
+def qlinear_matmul(rng, k, n, uint8=False) -> Case:
     b = _B(rng)
     x, v = b.float_input((1, k))
-    sx, zx = F32(np.abs(v).max() / 127), int(rng.integers(-10, 10))
-    sxn, zxn = b.const(sx, "sx"), b.const(np.int8(zx), "zx")
+    dt, off = (np.uint8, 128) if uint8 else (np.int8, 0)
+    sx, zx = F32(np.abs(v).max() / 127), off + int(rng.integers(-10, 10))
+    sxn, zxn = b.const(sx, "sx"), b.const(np.array(zx, dt), "zx")
     xq = b.node("QuantizeLinear", [x, sxn, zxn])
     wq = rng.integers(-127, 128, size=(k, n)).astype(np.int8)
     sw = F32(rng.uniform(0.002, 0.02))
-    real = (np.clip(np.rint(v / sx) + zx, -128, 127) - zx) * np.float64(sx) @ (wq * np.float64(sw))
-    sy, zy = F32(np.abs(real).max() / 100), int(rng.integers(-20, 20))
-    syn, zyn = b.const(sy, "sy"), b.const(np.int8(zy), "zy")
+    real = (np.clip(np.rint(v / sx) + zx - off, -128, 127) - (zx - off)) * np.float64(sx) @ (wq * np.float64(sw))
+    sy, zy = F32(np.abs(real).max() / 100), off + int(rng.integers(-20, 20))
+    syn, zyn = b.const(sy, "sy"), b.const(np.array(zy, dt), "zy")
     y = b.node("QLinearMatMul", [xq, sxn, zxn, b.const(wq, "w"), b.const(sw, "sw"), b.const(np.int8(0), "zw"), syn, zyn])
     out = b.node("DequantizeLinear", [y, syn, zyn])
     b.outputs = [helper.make_tensor_value_info(out, TensorProto.FLOAT, None)]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from onnx import numpy_helper
 
 from genesys.compiler.pipeline import frontend
 
@@ -100,3 +101,51 @@ def test_interpreter_rejects_wrong_inputs():
         interpret(g, {})
     with pytest.raises(GenesysError, match=r"has shape \[3, 9, 9\]"):
         interpret(g, {name: x[0]})
+
+
+# uint8 activations with int8 weights: ONNX Runtime's U8S8 kernel on x86 without VNNI saturates pairs of
+# products to int16 (VPMADDUBSW), so `ort_reference` hands it the same weights as uint8 (see
+# `reference._exact_u8s8`); dense layers with full-range weights saturate often, depthwise ones never do.
+def _uint8_cases():
+    r = np.random.default_rng
+    for seed in range(4):
+        for w_uint8 in (False, True):
+            for per_channel in (True, False):
+                name = f"qlinearconv_u8x{'u8' if w_uint8 else 's8'}_{'per_channel' if per_channel else 'per_tensor'}_{seed}"
+                yield name, lambda s=seed, wu=w_uint8, pc=per_channel: Q.qlinear_conv(
+                    r(100 + s), 8 + s, 9, (7, 7), 3, 1 + s % 2, (1, 1, 1, 1), uint8=True, w_uint8=wu, per_channel=pc)
+        yield f"qlinearconv_u8_1x1_{seed}", lambda s=seed: Q.qlinear_conv(r(110 + s), 32, 16, (5, 5), 1, uint8=True)
+        yield f"qlinearconv_u8_groups2_{seed}", lambda s=seed: Q.qlinear_conv(r(120 + s), 8, 6, (6, 6), 3, 1, (1, 1, 1, 1),
+                                                                               group=2, uint8=True)
+        yield f"qlinearmatmul_u8_{seed}", lambda s=seed: Q.qlinear_matmul(r(130 + s), 64, 12, uint8=True)
+
+
+UINT8_CASES = dict(_uint8_cases())
+
+
+@pytest.mark.parametrize("name", list(UINT8_CASES))
+def test_uint8_qlinear_matches_onnxruntime(name):
+    case = UINT8_CASES[name]()
+    cmp = compare(case.model, frontend(case.model), case.feeds)
+    assert not cmp.unexplained, cmp.summary() + "\n" + "\n".join(cmp.unexplained)
+    (mismatch, size, _), = cmp.outputs.values()
+    assert size > 0 and mismatch == cmp.n_flips == 0, cmp.summary()
+
+
+def test_ort_reference_gives_uint8_weights_to_u8s8_qlinear_ops():
+    from genesys.compiler.reference import _exact_u8s8
+
+    case = Q.qlinear_conv(np.random.default_rng(100), 8, 9, (7, 7), 3, 1, (1, 1, 1, 1), uint8=True)
+    before = case.model.SerializeToString()
+    fixed = _exact_u8s8(case.model)
+    assert case.model.SerializeToString() == before  # the caller's model is untouched
+    inits = {t.name: t for t in fixed.graph.initializer}
+    (conv,) = [n for n in fixed.graph.node if n.op_type == "QLinearConv"]
+    w, zw = (numpy_helper.to_array(inits[conv.input[i]]) for i in (3, 5))
+    w0, zw0 = (numpy_helper.to_array({t.name: t for t in case.model.graph.initializer}[case.model.graph.node[1].input[i]])
+               for i in (3, 5))
+    assert w.dtype == zw.dtype == np.uint8
+    assert np.array_equal(w.astype(np.int32) - zw.astype(np.int32).reshape(-1, 1, 1, 1),
+                          w0.astype(np.int32) - zw0.astype(np.int32).reshape(-1, 1, 1, 1))
+    int8 = Q.qlinear_conv(np.random.default_rng(1), 5, 7, (9, 9), 3)
+    assert _exact_u8s8(int8.model) is int8.model  # int8 activations: ORT's kernel is exact, nothing to change
