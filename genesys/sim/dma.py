@@ -73,19 +73,20 @@ def scatter(dram: np.ndarray, addrs: np.ndarray, req: int, data: np.ndarray) -> 
 
 
 def beats(addrs: np.ndarray, req: int, bytes_per_beat: int) -> int:
-    """AXI data beats of the requests, each split at 4 KiB boundaries (a crossing costs one more burst)."""
-    per = -(-req // bytes_per_beat)
-    if req <= BURST_BOUNDARY and int(((addrs & (BURST_BOUNDARY - 1)) + req).max()) <= BURST_BOUNDARY:
-        return per * addrs.size  # no request crosses a boundary
+    """AXI data beats of the requests: each is split at 4 KiB boundaries (a crossing costs one more burst),
+    and a piece that starts at byte offset o of a beat needs ceil((o + bytes) / bytes_per_beat) beats."""
+    addrs = np.asarray(addrs, dtype=np.int64)
     first_page = addrs // BURST_BOUNDARY
     last_page = (addrs + req - 1) // BURST_BOUNDARY
     crossing = last_page > first_page
-    total = per * int(np.count_nonzero(~crossing))
+    a = addrs[~crossing]
+    total = int(np.sum(-(-(a % bytes_per_beat + req) // bytes_per_beat)))
     if crossing.any():
         a = addrs[crossing]
         pages = last_page[crossing] - first_page[crossing]
         head = BURST_BOUNDARY - a % BURST_BOUNDARY
-        tail = a + req - last_page[crossing] * BURST_BOUNDARY
-        full = -(-BURST_BOUNDARY // bytes_per_beat)
-        total += int(np.sum(-(-head // bytes_per_beat) + (pages - 1) * full + -(-tail // bytes_per_beat)))
+        tail = a + req - last_page[crossing] * BURST_BOUNDARY  # starts on a page, so on a beat
+        full = BURST_BOUNDARY // bytes_per_beat
+        total += int(np.sum(-(-(a % bytes_per_beat + head) // bytes_per_beat) + (pages - 1) * full
+                            + -(-tail // bytes_per_beat)))
     return total

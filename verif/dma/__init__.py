@@ -1,0 +1,1 @@
+"""pyuvm verification of the AXI4 DMA engine (templates/dma)."""

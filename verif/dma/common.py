@@ -1,0 +1,60 @@
+"""What every component of the DMA environment shares: the DUT's parameters (read back from the DUT),
+the environment variables the runner sets, and the per-test report files."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+ENV_OUT_DIR = "GENESYS_VERIF_OUT"      # folder for the per-test JSON reports
+ENV_ITEMS = "GENESYS_VERIF_ITEMS"      # number of items of the random sequence
+ENV_CLOCK_PS = "GENESYS_CLOCK_PS"      # clock period; simulated time is cosmetic, cycles are what count
+DEFAULT_CLOCK_PS = 10_000
+
+RAM_SIZE = 1 << 20                     # the AxiRam behind the DUT (addresses stay inside it)
+ERROR_PAGE = 0xF0000                   # one 4 KiB page that answers SLVERR (read and write)
+
+
+@dataclass(frozen=True)
+class DutParams:
+    DATA_WIDTH: int
+    ADDR_WIDTH: int
+    MAX_OUTSTANDING: int
+    MAX_BURST_BEATS: int
+    LOOPS: int
+    ITER_WIDTH: int
+    STRIDE_WIDTH: int
+    REQ_WIDTH: int
+
+    @classmethod
+    def from_dut(cls, dut) -> DutParams:
+        return cls(**{name: int(getattr(dut, name).value) for name in cls.__dataclass_fields__})
+
+    @property
+    def bytes_per_beat(self) -> int:
+        return self.DATA_WIDTH // 8
+
+    def to_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+def clock_period_ps() -> int:
+    period = int(os.environ.get(ENV_CLOCK_PS, DEFAULT_CLOCK_PS))
+    return period + (period & 1)
+
+
+def items_default(fallback: int) -> int:
+    return int(os.environ.get(ENV_ITEMS, fallback))
+
+
+def write_report(test: str, kind: str, data: dict[str, Any]) -> Path | None:
+    out = os.environ.get(ENV_OUT_DIR)
+    if not out:
+        return None
+    path = Path(out) / f"{test}.{kind}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2) + "\n")
+    return path
