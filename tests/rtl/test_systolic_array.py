@@ -11,7 +11,7 @@ import pytest
 from genesys.errors import GenesysError
 from genesys.render import render
 from genesys.tools import ToolInfo
-from genesys.verif.systolic_array import runner as sa_runner
+from genesys.verif import cocotb_runner
 from genesys.verif.systolic_array.runner import TESTS, run_verification
 
 from .conftest import require_tool
@@ -117,7 +117,7 @@ def test_mutated_rtl_fails_on_verilator(tmp_path):
 
 # ---- errors that need no simulator -----------------------------------------------------------------
 def test_missing_simulator_is_a_clear_error(tmp_path, monkeypatch):
-    monkeypatch.setattr(sa_runner, "find_tool", lambda name: ToolInfo(name, None, None, "install it"))
+    monkeypatch.setattr(cocotb_runner, "find_tool", lambda name: ToolInfo(name, None, None, "install it"))
     with pytest.raises(GenesysError, match="not found"):
         run_verification("4x4", tmp_path, simulator="icarus")
 
@@ -132,7 +132,7 @@ def test_unknown_simulator_and_test_are_rejected(tmp_path):
 
 
 def test_rtl_dir_without_manifest_is_rejected(tmp_path, monkeypatch):
-    monkeypatch.setattr(sa_runner, "find_tool", lambda name: ToolInfo(name, "/usr/bin/" + name, "0", ""))
+    monkeypatch.setattr(cocotb_runner, "find_tool", lambda name: ToolInfo(name, "/usr/bin/" + name, "0", ""))
     (tmp_path / "rtl").mkdir()
     with pytest.raises(GenesysError, match="manifest.json"):
         run_verification("4x4", tmp_path / "work", rtl_dir=tmp_path / "rtl")

@@ -9,10 +9,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-ENV_OUT_DIR = "GENESYS_VERIF_OUT"      # folder for the per-test JSON reports
-ENV_ITEMS = "GENESYS_VERIF_ITEMS"      # number of items of the random sequence
-ENV_CLOCK_PS = "GENESYS_CLOCK_PS"      # clock period; simulated time is cosmetic, cycles are what count
-DEFAULT_CLOCK_PS = 10_000
+from genesys.verif.bench_env import DEFAULT_CLOCK_PS, ENV_CLOCK_PS, ENV_ITEMS, ENV_OUT_DIR  # noqa: F401
 
 RAM_SIZE = 1 << 20                     # the AxiRam behind the DUT (addresses stay inside it)
 ERROR_PAGE = 0xF0000                   # one 4 KiB page that answers SLVERR (read and write)

