@@ -285,6 +285,10 @@ def cmd_bench(args) -> int:
         except OSError as e:
             raise GenesysError(f"cannot write '{args.json}': {e.strerror or e}") from None
         print(f"wrote {args.json}")
+    if args.plot:
+        from genesys.compiler.bench_plot import plot_bench
+
+        print(f"wrote {plot_bench(r, args.plot)}")
     return 0
 
 
@@ -321,6 +325,7 @@ def register(sub) -> None:
     p.add_argument("--config", default="16x16", help="preset or config YAML (default 16x16)")
     p.add_argument("--resolution", type=int, help="image size of a built-in model (default: its own)")
     p.add_argument("--json", help="write the results as JSON to this file")
+    p.add_argument("--plot", metavar="PNG", help="draw per-layer cycles against the ideal, and the breakdown, to this PNG")
     p.add_argument("--seed", type=int, default=0, help="seed of the weights, calibration and input (default 0)")
     _schedule_args(p)
     p.set_defaults(func=cmd_bench)
