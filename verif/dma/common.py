@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from genesys.verif.bench_common import DutParamsMixin
 from genesys.verif.bench_env import DEFAULT_CLOCK_PS, ENV_CLOCK_PS, ENV_ITEMS, ENV_OUT_DIR  # noqa: F401
 
 RAM_SIZE = 1 << 20                     # the AxiRam behind the DUT (addresses stay inside it)
@@ -16,7 +17,7 @@ ERROR_PAGE = 0xF0000                   # one 4 KiB page that answers SLVERR (rea
 
 
 @dataclass(frozen=True)
-class DutParams:
+class DutParams(DutParamsMixin):
     DATA_WIDTH: int
     ADDR_WIDTH: int
     MAX_OUTSTANDING: int
@@ -26,16 +27,9 @@ class DutParams:
     STRIDE_WIDTH: int
     REQ_WIDTH: int
 
-    @classmethod
-    def from_dut(cls, dut) -> DutParams:
-        return cls(**{name: int(getattr(dut, name).value) for name in cls.__dataclass_fields__})
-
     @property
     def bytes_per_beat(self) -> int:
         return self.DATA_WIDTH // 8
-
-    def to_dict(self) -> dict[str, int]:
-        return asdict(self)
 
 
 def clock_period_ps() -> int:

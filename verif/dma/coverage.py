@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from genesys.verif.bench_common import coverage_summary, merge_coverage
+
 BINS = (
     "dir:load", "dir:store",
     "beats:1", "beats:2-15", "beats:16-255", "beats:max",
@@ -66,21 +68,9 @@ def sample(hits: dict[str, int], obs, bursts, bytes_per_beat: int, max_beats: in
 
 
 def summarize(hits: dict[str, int]) -> dict[str, Any]:
-    names = bin_names()
-    hit = [b for b in names if hits.get(b, 0) > 0]
-    groups: dict[str, dict[str, int]] = {}
-    for b in names:
-        g = groups.setdefault(b.split(":", 1)[0], {"hit": 0, "total": 0})
-        g["total"] += 1
-        g["hit"] += hits.get(b, 0) > 0
-    return {"bins_hit": len(hit), "bins_total": len(names), "percent": round(100.0 * len(hit) / len(names), 1),
-            "groups": groups, "missed": [b for b in names if b not in hit],
-            "bins": {b: int(hits.get(b, 0)) for b in names}}
+    return coverage_summary(hits, bin_names())
 
 
 def merge(reports: list[dict[str, Any]]) -> dict[str, Any]:
-    total: dict[str, int] = dict.fromkeys(bin_names(), 0)
-    for r in reports:
-        for b, c in r.get("bins", {}).items():
-            total[b] = total.get(b, 0) + int(c)
-    return summarize(total)
+    """Union of per-test coverage reports: hit counts add up."""
+    return merge_coverage(reports, bin_names())

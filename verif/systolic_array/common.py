@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,13 +13,14 @@ from cocotb.simtime import get_sim_time
 from cocotb.triggers import FallingEdge, ReadOnly, RisingEdge
 
 # Environment variables through which the runner talks to the testbench (see runner.py).
+from genesys.verif.bench_common import DutParamsMixin
 from genesys.verif.bench_env import DEFAULT_CLOCK_PS, ENV_CLOCK_PS, ENV_ITEMS, ENV_OUT_DIR  # noqa: F401
 
 from .reference import pack, to_signed, unpack
 
 
 @dataclass(frozen=True)
-class DutParams:
+class DutParams(DutParamsMixin):
     """The DUT's parameters as the simulator elaborated them."""
 
     ARRAY_N: int
@@ -31,13 +32,6 @@ class DutParams:
     WBUF_ADDR_WIDTH: int
     OUTPUT_REG: int
     LATENCY: int
-
-    @classmethod
-    def from_dut(cls, dut) -> DutParams:
-        return cls(**{name: int(getattr(dut, name).value) for name in cls.__dataclass_fields__})
-
-    def to_dict(self) -> dict[str, int]:
-        return asdict(self)
 
 
 def clock_period_ps() -> int:

@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from genesys.verif.bench_common import coverage_summary, merge_coverage
+
 from .reference import VALUE_CLASSES, matvec, signed_range, unwrapped, value_class
 
 SHAPES = ("zero", "full", "partial_rows", "partial_cols", "partial_both")
@@ -129,24 +131,9 @@ class SaCoverageModel:
 
 
 def summarize(hits: dict[str, int]) -> dict[str, Any]:
-    names = bin_names()
-    hit = [b for b in names if hits.get(b, 0) > 0]
-    groups: dict[str, dict[str, int]] = {}
-    for b in names:
-        g = b.split(":", 1)[0]
-        d = groups.setdefault(g, {"hit": 0, "total": 0})
-        d["total"] += 1
-        d["hit"] += hits.get(b, 0) > 0
-    return {"bins_hit": len(hit), "bins_total": len(names),
-            "percent": round(100.0 * len(hit) / len(names), 1),
-            "groups": groups, "missed": [b for b in names if b not in hit],
-            "bins": {b: int(hits.get(b, 0)) for b in names}}
+    return coverage_summary(hits, bin_names())
 
 
 def merge(reports: list[dict[str, Any]]) -> dict[str, Any]:
     """Union of per-test coverage reports: hit counts add up."""
-    total: dict[str, int] = dict.fromkeys(bin_names(), 0)
-    for r in reports:
-        for b, c in r.get("bins", {}).items():
-            total[b] = total.get(b, 0) + int(c)
-    return summarize(total)
+    return merge_coverage(reports, bin_names())
