@@ -56,6 +56,7 @@ PARAMS: tuple[Param, ...] = (
     Param("AXI_OBUF_WIDTH", "AXI4 data width of the OBUF interface (bits)", 32, 1024, True),
     Param("AXI_SIMD_WIDTH", "AXI4 data width of the SIMD/VMEM interface (bits)", 32, 1024, True),
     Param("AXI_INSTR_WIDTH", "AXI4 data width of the instruction interface (bits)", 32, 1024, True),
+    Param("AXI_ADDR_WIDTH", "AXI4 address width of every master interface (bits); DRAM byte addresses wrap modulo 2**width", 16, 64),
     Param("CLOCK_MHZ", "target clock frequency (MHz) for synthesis and timing", 1, 5000),
 )
 _PARAM_BY_NAME = {p.name: p for p in PARAMS}
@@ -117,6 +118,7 @@ class Arch:
     AXI_OBUF_WIDTH: int
     AXI_SIMD_WIDTH: int
     AXI_INSTR_WIDTH: int
+    AXI_ADDR_WIDTH: int
     CLOCK_MHZ: int
 
     def __post_init__(self) -> None:

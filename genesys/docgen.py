@@ -40,10 +40,25 @@ def _isa_tables() -> str:
     return render_markdown()
 
 
+def _control_tables() -> str:
+    from genesys.isa.counters import COUNTERS
+    from genesys.isa.status import COUNTER_BASE, ERROR_CAUSES, REGISTERS
+
+    lines = ["| offset | register | access | meaning |", "|---|---|---|---|"]
+    lines += [f"| `0x{r.offset:03x}` | `{r.name}` | {r.access} | {r.meaning} |" for r in REGISTERS]
+    lines += ["", f"Counters: 64-bit, LO word at `0x{COUNTER_BASE:03x} + 8k`, HI word at `+ 4`:", "",
+              "| k | LO offset | counter | meaning |", "|---|---|---|---|"]
+    lines += [f"| {k} | `0x{COUNTER_BASE + 8 * k:03x}` | `{c.name}` | {c.meaning} |" for k, c in enumerate(COUNTERS)]
+    lines += ["", "Error causes (`ERR_CAUSE`):", "", "| code | cause | meaning |", "|---|---|---|"]
+    lines += [f"| {e.code} | `{e.name}` | {e.meaning} |" for e in ERROR_CAUSES]
+    return "\n".join(lines) + "\n"
+
+
 # doc file -> {region name: generator}
 REGIONS: dict[str, dict[str, Callable[[], str]]] = {
     "configuration.md": {"config tables": _config_tables},
     "isa.md": {"isa tables": _isa_tables},
+    "npu.md": {"control tables": _control_tables},
 }
 
 

@@ -133,7 +133,8 @@ def render_block(arch: Arch, block: Block, overrides: dict[str, Any] | None = No
     from genesys.isa import table as isa_table
 
     env = _environment()
-    ctx = {"arch": arch, "isa": isa_table, "knobs": block.knob_values(arch, overrides), "block": block}
+    from genesys.isa import status as isa_status
+    ctx = {"arch": arch, "isa": isa_table, "status": isa_status, "knobs": block.knob_values(arch, overrides), "block": block}
     ctx.update(ctx["knobs"])
     out = {}
     for tname in block.files:

@@ -409,7 +409,7 @@ def verilog_constants() -> list[tuple[str, int, int]]:
     """(name, width, value) for a rendered Verilog package, in a stable order:
     OP_<sa opcode>, SIMD_OP_<simd opcode>, <prefix><function> (e.g. ALU_ADD, LDST_LD_START, SA_LOOP_CFG),
     NS_<namespace>, <symbol set>_<symbol> (e.g. BUFFER_WBUF, ACCESS_RD), and field positions
-    F_<field>_LSB / F_<field>_W (6 bits wide) including F_OPCODE_*, F_FUNC_* and F_SA_LOOP_FUNC_*."""
+    F_<field>_LSB / F_<field>_W (LSBs 5 bits, widths 6 bits) including F_OPCODE_*, F_FUNC_* and F_SA_LOOP_FUNC_*."""
     out: dict[str, tuple[int, int]] = {}
 
     def put(name: str, width: int, value: int) -> None:
@@ -429,15 +429,15 @@ def verilog_constants() -> list[tuple[str, int, int]]:
         width = next(f.width for i in INSTRUCTIONS for f in i.operands if f.symbols is s)
         for sym, value in s.items:
             put(f"{s.name}_{sym}", width, value)
-    put("F_OPCODE_LSB", 6, OPCODE_LSB)
+    put("F_OPCODE_LSB", 5, OPCODE_LSB)
     put("F_OPCODE_W", 6, OPCODE_WIDTH)
-    put("F_FUNC_LSB", 6, SIMD_FUNC_LSB)
+    put("F_FUNC_LSB", 5, SIMD_FUNC_LSB)
     put("F_FUNC_W", 6, SIMD_FUNC_WIDTH)
     sa_loop = OPCODES_BY_KEY[("SA", "SA_LOOP")]
-    put("F_SA_LOOP_FUNC_LSB", 6, sa_loop.func_lsb)
+    put("F_SA_LOOP_FUNC_LSB", 5, sa_loop.func_lsb)
     put("F_SA_LOOP_FUNC_W", 6, sa_loop.func_width)
     for name, (lsb, width) in FIELD_POSITIONS.items():
-        put(f"F_{name}_LSB", 6, lsb)
+        put(f"F_{name}_LSB", 5, lsb)
         put(f"F_{name}_W", 6, width)
     return [(name, w, v) for name, (w, v) in out.items()]
 
@@ -485,3 +485,27 @@ def encoding_table(short_sets: tuple[str, ...] = ()) -> list[dict[str, str]]:
                      "function": i.function or "", "function_bits": fbits, "mnemonic": i.mnemonic,
                      "aliases": ", ".join(i.aliases), "syntax": i.syntax(short_sets), "layout": segs, "summary": i.summary})
     return rows
+
+
+def legality_rules() -> list[tuple[str, int, int, list[tuple[int, int, int]]]]:
+    """What makes a word a valid instruction, for hardware that must reject the words `decode` rejects:
+    one rule per spelling, (mnemonic, care mask, care value, [(lsb, width, allowed-values bitmap)]). A word
+    is valid when it satisfies any rule: its opcode/function, fixed bits and zero don't-care bits equal the
+    care value under the care mask, and every enumerated field holds a defined value."""
+    rules = []
+    for i in INSTRUCTIONS:
+        mask, value = i.match_mask | i.reserved_mask, i.match_value
+        enums = []
+        for f in i.operands:
+            if f.kind == FIXED:
+                mask |= f.mask
+                value |= f.encode(f.value)
+            elif f.kind == ENUM:
+                allowed = 0
+                for v in range(1 << f.width):
+                    if f.symbols.symbol_of(v) is not None:
+                        allowed |= 1 << v
+                if allowed != (1 << (1 << f.width)) - 1:
+                    enums.append((f.lsb, f.width, allowed))
+        rules.append((i.mnemonic, mask, value, enums))
+    return rules
