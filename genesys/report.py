@@ -198,13 +198,44 @@ def write_summary(build_dir: Path | str = "build", out_dir: Path | str | None = 
         raise GenesysError(NO_RESULTS.format(dir=build_dir))
     out_dir.mkdir(parents=True, exist_ok=True)
     markdown = render_markdown(results, build_dir, out_dir)
-    paths = {"md": out_dir / "summary.md", "html": out_dir / "summary.html", "json": out_dir / "summary.json"}
+    paths = {"md": out_dir / "summary.md", "html": out_dir / "summary.html", "json": out_dir / "summary.json",
+             "junit": out_dir / "junit.xml"}
     paths["md"].write_text(markdown)
     paths["html"].write_text(render_html(results, build_dir, out_dir))
     paths["json"].write_text(json.dumps({"generated": now_iso(), "build_dir": str(build_dir.resolve()),
                                          "totals": totals(results),
                                          "results": [r.to_dict() for r in results]}, indent=2) + "\n")
+    paths["junit"].write_text(render_junit(results, build_dir))
     return {"results": results, "markdown": markdown, "paths": paths}
+
+
+def render_junit(results: list[FlowResult], build_dir: Path) -> str:
+    """JUnit XML for CI systems: one test suite per preset, one test case per flow (failed: the reason and
+    the log's path; skipped: the reason); the key metrics go into the case's system-out."""
+    import xml.etree.ElementTree as ET
+
+    root = ET.Element("testsuites", name="genesys regress")
+    for preset in sorted({r.preset for r in results}):
+        mine = [r for r in results if r.preset == preset]
+        suite = ET.SubElement(root, "testsuite", name=preset, tests=str(len(mine)),
+                              failures=str(sum(r.status == "failed" for r in mine)),
+                              errors=str(sum(r.status == "error" for r in mine)),
+                              skipped=str(sum(r.status == "skipped" for r in mine)),
+                              time=f"{sum(r.wall_seconds for r in mine):.3f}")
+        for r in mine:
+            case = ET.SubElement(suite, "testcase", classname=f"genesys.{preset}", name=r.flow,
+                                 time=f"{r.wall_seconds:.3f}")
+            log = f" (log: {build_dir / r.log})" if r.log else ""
+            if r.status in ("failed", "error"):
+                ET.SubElement(case, "failure" if r.status == "failed" else "error",
+                              message=r.reason or r.status).text = (r.reason or r.status) + log
+            elif r.status == "skipped":
+                ET.SubElement(case, "skipped", message=r.reason or "skipped")
+            key = key_metrics(r)
+            if key:
+                ET.SubElement(case, "system-out").text = key
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
 # ---- CLI -------------------------------------------------------------------------------------------------

@@ -148,3 +148,20 @@ def test_report_cli(build, tmp_path, cli):
     empty = cli("report", "--build-dir", str(tmp_path / "nothing"))
     assert empty.returncode == 1
     assert "run `genesys regress`" in empty.stderr and "Traceback" not in empty.stderr
+
+
+def test_junit_xml_for_ci_systems(build):
+    import xml.etree.ElementTree as ET
+
+    path = report.write_summary(build)["paths"]["junit"]
+    root = ET.parse(path).getroot()
+    suites = {s.get("name"): s for s in root.iter("testsuite")}
+    assert set(suites) == {"4x4", "8x8", "16x16"}
+    s4 = suites["4x4"]
+    assert (s4.get("tests"), s4.get("failures"), s4.get("skipped")) == ("4", "1", "1")
+    cases = {c.get("name"): c for c in s4.iter("testcase")}
+    assert "WIDTHTRUNC" in cases["lint"].find("failure").get("message")
+    assert "4x4/lint/lint.log" in cases["lint"].find("failure").text
+    assert cases["sim"].find("skipped") is not None
+    assert cases["synth"].find("failure") is None and "51423" in cases["synth"].find("system-out").text.replace(",", "")
+    assert suites["8x8"].find("testcase").find("error") is not None  # the corrupt result file
