@@ -1,0 +1,1 @@
+"""pyuvm verification of the SIMD lane function unit (templates/simd_fu)."""
