@@ -16,7 +16,8 @@
 //
 // Weights: PE[i][j] has its own bank of WBUF_DEPTH words.
 //   * Write: wbuf_we writes one array row per cycle: wbuf_data[j] goes to bank[wbuf_addr] of
-//     PE[wbuf_row][j] for every column j. A word written in cycle c can be loaded from cycle c+1 on.
+//     PE[wbuf_row][j] for every column j whose wbuf_be[j] is set (a partial WBUF row keeps its other
+//     words). A word written in cycle c can be loaded from cycle c+1 on.
 //   * Switch: wgt_load in cycle c copies bank[wgt_addr] into every PE's weight register; input vectors
 //     presented in cycle c and later use the new weights, vectors presented before c the old ones,
 //     so weights switch back to back with no drain. The strobe travels through the array with the
@@ -48,6 +49,7 @@ module genesys_systolic_array #(
   input  logic                              wbuf_we,
   input  logic [$clog2(ARRAY_N)-1:0]        wbuf_row,
   input  logic [$clog2(WBUF_DEPTH)-1:0]     wbuf_addr,
+  input  logic [ARRAY_M-1:0]                wbuf_be,     // per-column write enable
   input  logic [ARRAY_M*WGT_WIDTH-1:0]      wbuf_data,
   // results: out_psum[j] is column j's y
   output wire                               out_valid,
@@ -121,7 +123,7 @@ module genesys_systolic_array #(
         .psum_in(v_h[VI*ACC_WIDTH +: ACC_WIDTH]), .psum_out(v_h[VO*ACC_WIDTH +: ACC_WIDTH]),
         .ld_in(ld_h[H]), .ld_addr_in(lda_h[H*WBUF_ADDR_WIDTH +: WBUF_ADDR_WIDTH]),
         .ld_out(ld_h[H+1]), .ld_addr_out(lda_h[(H+1)*WBUF_ADDR_WIDTH +: WBUF_ADDR_WIDTH]),
-        .wb_we(row_we), .wb_addr(wbuf_addr), .wb_data(wbuf_data[j*WGT_WIDTH +: WGT_WIDTH]));
+        .wb_we(row_we && wbuf_be[j]), .wb_addr(wbuf_addr), .wb_data(wbuf_data[j*WGT_WIDTH +: WGT_WIDTH]));
     end
   end
 

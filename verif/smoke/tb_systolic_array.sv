@@ -36,6 +36,7 @@ module tb_systolic_array #(
   logic                          wbuf_we;
   logic [ROW_WIDTH-1:0]          wbuf_row;
   logic [WBUF_ADDR_WIDTH-1:0]    wbuf_addr;
+  logic [ARRAY_M-1:0]            wbuf_be;
   logic [ARRAY_M*WGT_WIDTH-1:0]  wbuf_data;
   wire                           out_valid;
   wire  [ARRAY_M*ACC_WIDTH-1:0]  out_psum;
@@ -46,7 +47,7 @@ module tb_systolic_array #(
   ) u_dut (
     .clk(clk), .rst_n(rst_n), .in_valid(in_valid), .in_data(in_data), .in_psum(in_psum),
     .wgt_load(wgt_load), .wgt_addr(wgt_addr), .wbuf_we(wbuf_we), .wbuf_row(wbuf_row),
-    .wbuf_addr(wbuf_addr), .wbuf_data(wbuf_data), .out_valid(out_valid), .out_psum(out_psum));
+    .wbuf_addr(wbuf_addr), .wbuf_be(wbuf_be), .wbuf_data(wbuf_data), .out_valid(out_valid), .out_psum(out_psum));
 
   always #5 clk = ~clk;
 
@@ -116,7 +117,7 @@ module tb_systolic_array #(
   // ---- stimulus ------------------------------------------------------------------------------------
   initial begin
     rst_n = 1'b0; in_valid = 1'b0; in_data = '0; in_psum = '0; wgt_load = 1'b0; wgt_addr = '0;
-    wbuf_we = 1'b0; wbuf_row = '0; wbuf_addr = '0; wbuf_data = '0;
+    wbuf_we = 1'b0; wbuf_row = '0; wbuf_addr = '0; wbuf_be = '1; wbuf_data = '0;
     repeat (4) @(negedge clk);
     rst_n = 1'b1;
 

@@ -48,7 +48,7 @@ class SaBfm:
     """
 
     INPUTS = ("in_valid", "in_data", "in_psum", "wgt_load", "wgt_addr", "wbuf_we", "wbuf_row", "wbuf_addr",
-              "wbuf_data")
+              "wbuf_be", "wbuf_data")
 
     def __init__(self, dut, params: DutParams):
         self.dut = dut
@@ -64,7 +64,7 @@ class SaBfm:
         await FallingEdge(self.dut.clk)
 
     def drive(self, *, in_valid: int = 0, x=None, psum=None, wgt_load: int = 0, wgt_addr: int = 0,
-              wbuf_we: int = 0, wbuf_row: int = 0, wbuf_addr: int = 0, wbuf_data=None) -> None:
+              wbuf_we: int = 0, wbuf_row: int = 0, wbuf_addr: int = 0, wbuf_data=None, wbuf_be: int | None = None) -> None:
         p = self.p
         values = {
             "in_valid": in_valid,
@@ -72,6 +72,7 @@ class SaBfm:
             "in_psum": pack(psum, p.ACC_WIDTH) if psum is not None else 0,
             "wgt_load": wgt_load, "wgt_addr": wgt_addr,
             "wbuf_we": wbuf_we, "wbuf_row": wbuf_row, "wbuf_addr": wbuf_addr,
+            "wbuf_be": (1 << p.ARRAY_M) - 1 if wbuf_be is None else wbuf_be,
             "wbuf_data": pack(wbuf_data, p.WGT_WIDTH) if wbuf_data is not None else 0,
         }
         last = self.last
@@ -106,6 +107,7 @@ class SaBfm:
         if s["wbuf_we"]:
             s["wbuf_row"] = int(h["wbuf_row"].value)
             s["wbuf_addr"] = int(h["wbuf_addr"].value)
+            s["wbuf_be"] = int(h["wbuf_be"].value)
             s["wbuf_data"] = unpack(int(h["wbuf_data"].value), p.ARRAY_M, p.WGT_WIDTH)
         if s["in_valid"]:
             s["x"] = unpack(int(h["in_data"].value), p.ARRAY_N, p.DATA_WIDTH)

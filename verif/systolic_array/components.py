@@ -4,6 +4,7 @@ the weights in effect) and SaResult (an output vector)."""
 
 from __future__ import annotations
 
+import random
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -116,6 +117,10 @@ class SaDriver(uvm_driver):
                 for _ in range(last + p.ARRAY_N + p.ARRAY_M - 2 - self.pushed):
                     self.push()
             for r in range(p.ARRAY_N):
+                if random.random() < 0.2:  # a partial write first (per-column enables), then the real row
+                    junk = [random.randrange(-(1 << (p.WGT_WIDTH - 1)), 1 << (p.WGT_WIDTH - 1)) for _ in range(p.ARRAY_M)]
+                    self.push(wbuf_we=1, wbuf_row=r, wbuf_addr=item.bank_addr, wbuf_data=junk,
+                              wbuf_be=random.randrange(1 << p.ARRAY_M))
                 self.push(wbuf_we=1, wbuf_row=r, wbuf_addr=item.bank_addr, wbuf_data=item.w[r])
         load = {"wgt_load": 1, "wgt_addr": item.bank_addr} if item.load else {}
         if item.load:
@@ -187,8 +192,11 @@ class SaInputMonitor(uvm_monitor):
                 if last is not None and cycle - last < window:
                     self.violations.append(f"cycle {cycle}: write to bank address {a} only {cycle - last} cycles "
                                            f"after its load (needs >= {window})")
-                self.shadow[a, r, :] = s["wbuf_data"]
-                self.written[a, r] = True
+                be = s["wbuf_be"]
+                cols = [j for j in range(self.p.ARRAY_M) if be >> j & 1]
+                self.shadow[a, r, cols] = [s["wbuf_data"][j] for j in cols]
+                if len(cols) == self.p.ARRAY_M:
+                    self.written[a, r] = True
                 self.clean_since_load.discard(a)
             if s["in_valid"]:
                 self.vectors += 1

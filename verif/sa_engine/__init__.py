@@ -1,0 +1,1 @@
+"""pyuvm verification of the systolic-array engine (genesys_sa_engine)."""
