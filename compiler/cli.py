@@ -2,8 +2,8 @@
 
     genesys compile model.onnx --config 16x16 -o out/ [--tile conv1:oc=32,oh=14] [--loop-order conv1:oc,oh,ow,ic]
                     [--no-fuse] [--no-double-buffer] [--schedule sched.yaml]
-    genesys run model.onnx --config 4x4 --target sim [--input in.npz] [--output out.npz] [--seed N]
-    genesys bench resnet50 --config 16x16 [--resolution 224] [--json result.json]
+    genesys run model.onnx --config 4x4 --target sim|rtl [--input in.npz] [--output out.npz] [--seed N]
+    genesys bench resnet50 --config 16x16 [--resolution 224] [--json result.json] [--target rtl]
 
 A float model is quantized first (compiler/quantize.py: seeded calibration, or the --input arrays); a QDQ
 (or QLinear) model is used as it is. `run` compares every graph output with ONNX Runtime running the same
@@ -176,8 +176,10 @@ def cmd_run(args) -> int:
     want = ort_reference(qdq, inputs)
     rows = compare(result.outputs, want)
     exact = compare(result.outputs, interpret(graph, inputs))
+    speed = (f" ({result.extra['cycles_per_second'] / 1e3:.0f} k cycles/s)"
+             if "cycles_per_second" in result.extra else "")
     print(f"{name} on {args.config} ({args.target}): {result.cycles} cycles, compile {bundle.compile_seconds:.2f} s, "
-          f"simulate {result.simulate_seconds:.2f} s")
+          f"simulate {result.simulate_seconds:.2f} s{speed}")
     print(f"  {'output':24s} {'shape':>16s} {'mismatches':>12s} {'largest |diff|':>15s}   (against ONNX Runtime;"
           " against the IR interpreter)")
     for r, e in zip(rows, exact, strict=True):
@@ -202,8 +204,11 @@ def cmd_run(args) -> int:
 
 # ---- bench --------------------------------------------------------------------------------------------
 def bench(spec: str, config: str, resolution: int | None = None, seed: int = 0, options=None,
-          dma_latency: int = 100, quiet: bool = True) -> dict:
-    """Compile and simulate a model; per-layer cycles, utilization and where the cycles go."""
+          dma_latency: int = 100, quiet: bool = True, target: str = "sim") -> dict:
+    """Compile and simulate a model; per-layer cycles, utilization and where the cycles go. With
+    target="rtl" the bundle also runs on genesys_top in the Verilator harness: rtl_cycles (its cycle counter),
+    rtl_seconds (wall time of the run), cycles_per_second, rtl_counters and rtl_equals_sim (every output and
+    the whole final DRAM equal to the simulator's)."""
     from genesys.arch import load_arch
     from genesys.compiler.compile import compile_model
     from genesys.compiler.pipeline import frontend
@@ -216,7 +221,18 @@ def bench(spec: str, config: str, resolution: int | None = None, seed: int = 0, 
     t0 = time.perf_counter()
     bundle = compile_model(graph, arch, options)
     compile_s = time.perf_counter() - t0
+    if target not in ("sim", "rtl"):
+        raise GenesysError(f"bench runs on the simulator, and with --target rtl on the RTL too; not '{target}'")
+    rtl_rt = Runtime(arch, target="rtl", dma_latency=dma_latency) if target == "rtl" else None  # errors first
     result = Runtime(arch, dma_latency=dma_latency).run(bundle, inputs)
+    rtl = {}
+    if rtl_rt is not None:
+        r = rtl_rt.run(bundle, inputs)
+        same = (all(np.array_equal(r.quantized[k], result.quantized[k]) for k in result.quantized)
+                and np.array_equal(r.extra["dram"], result.extra["dram"]))
+        rtl = {"rtl_cycles": r.cycles, "rtl_seconds": r.simulate_seconds,
+               "cycles_per_second": r.extra["cycles_per_second"], "rtl_equals_sim": bool(same),
+               "rtl_counters": r.counters}
     peak = arch.ARRAY_N * arch.ARRAY_M
     real = sum(L["macs"] for L in bundle.layers)
     layers = []
@@ -247,7 +263,7 @@ def bench(spec: str, config: str, resolution: int | None = None, seed: int = 0, 
     return {"model": name, "config": arch.name, "resolution": resolution, "total_cycles": result.cycles,
             "real_macs": real, "utilization": real / peak / result.cycles, "compile_seconds": compile_s,
             "simulate_seconds": result.simulate_seconds, "instructions": len(bundle.words),
-            "groups": c["groups"], "breakdown": breakdown, "counters": c, "layers": layers}
+            "groups": c["groups"], "breakdown": breakdown, "counters": c, "layers": layers, **rtl}
 
 
 def print_bench(r: dict) -> None:
@@ -273,11 +289,16 @@ def print_bench(r: dict) -> None:
         print(f"    {label:60s} {b[key]:>12,} {b[key] / total:>7.1%}")
     print(f"    counters: array busy {b['array_busy']:,}, SIMD busy {b['simd_busy']:,}, DMA busy {b['dma_busy']:,}, "
           f"array stall {b['array_stall']:,}, SIMD stall {b['simd_stall']:,}")
+    if "rtl_cycles" in r:
+        print(f"  rtl (genesys_top, Verilator harness): {r['rtl_cycles']:,} cycles in {r['rtl_seconds']:.2f} s "
+              f"({r['cycles_per_second'] / 1e3:.0f} k cycles/s), "
+              f"{'outputs and DRAM equal the simulator' if r['rtl_equals_sim'] else 'DIFFERS FROM THE SIMULATOR'}")
 
 
 def cmd_bench(args) -> int:
     opts = options_from_args(args)
-    r = bench(args.model, args.config, args.resolution, args.seed, opts, args.dma_latency, quiet=False)
+    r = bench(args.model, args.config, args.resolution, args.seed, opts, args.dma_latency, quiet=False,
+              target=args.target)
     print_bench(r)
     if args.json:
         try:
@@ -306,12 +327,13 @@ def register(sub) -> None:
     p.set_defaults(func=cmd_compile)
 
     p = sub.add_parser("run", help="compile and run a model on a target; compare with ONNX Runtime",
-                       description="Compile an ONNX model and run it on the simulator; every output is compared "
+                       description="Compile an ONNX model and run it on the simulator or the RTL; every output is compared "
                                    "with ONNX Runtime on the same quantized model and inputs (exit 1 on any "
                                    "mismatch).")
     p.add_argument("model", help=".onnx file (float or QDQ) or built-in model name")
     p.add_argument("--config", default="16x16", help="preset or config YAML (default 16x16)")
-    p.add_argument("--target", default="sim", help="sim (rtl and fpga are not available yet)")
+    p.add_argument("--target", default="sim", help="sim (the simulator) or rtl (genesys_top in the Verilator "
+                                                    "harness, built once per configuration); fpga is not available yet")
     p.add_argument("--input", help=".npz of inputs keyed by input name (default: seeded N(0, 1))")
     p.add_argument("--output", help="write the outputs to this .npz (keys: the model's output names)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random inputs / calibration (default 0)")
@@ -326,6 +348,9 @@ def register(sub) -> None:
     p.add_argument("--resolution", type=int, help="image size of a built-in model (default: its own)")
     p.add_argument("--json", help="write the results as JSON to this file")
     p.add_argument("--plot", metavar="PNG", help="draw per-layer cycles against the ideal, and the breakdown, to this PNG")
+    p.add_argument("--target", default="sim", choices=("sim", "rtl"),
+                   help="rtl: also run on genesys_top (Verilator harness) and add rtl_cycles, rtl_seconds, "
+                        "cycles_per_second and rtl_equals_sim to the results")
     p.add_argument("--seed", type=int, default=0, help="seed of the weights, calibration and input (default 0)")
     _schedule_args(p)
     p.set_defaults(func=cmd_bench)

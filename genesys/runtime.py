@@ -1,8 +1,9 @@
-"""One API over targets: run a compiled bundle on the simulator (or, later, RTL simulation / an FPGA).
+"""One API over targets: run a compiled bundle on the simulator or on the RTL (Verilator harness); FPGA later.
 
     rt = Runtime("16x16", target="sim", dma_latency=100)
     result = rt.run(bundle, {"input": x})        # float inputs are quantized on the host
     result.outputs["logits"], result.counters["cycles"], result.layers[0]["cycles"]
+    Runtime("16x16", target="rtl").run(bundle, {"input": x})   # the same on genesys_top (verilated; no layers)
 
 The host side does what the graph's Quantize/Dequantize nodes say: it quantizes float inputs
 (saturate(round_half_even(x / s) + zp), in binary32 as ONNX Runtime's QuantizeLinear), writes them into
@@ -45,48 +46,105 @@ class RunResult:
 
 
 class Runtime:
+    """Runs bundles on a target: "sim" (genesys.sim) or "rtl" (genesys_top in the Verilator harness,
+    genesys.rtl_harness). Options: dma_latency (cycles; the simulator's DMA latency and, for rtl, the memory's
+    latency from an address handshake to its data), and for rtl: latency=(min, max) per-burst random latency,
+    stall_prob (AXI backpressure), seed, max_cycles (watchdog), axi_timeout (TIMEOUT register), jobs (build)."""
+
     def __init__(self, arch: Arch | str, target: str = "sim", **opts):
         if target not in TARGETS:
             raise GenesysError(f"unknown target '{target}'; targets: {', '.join(TARGETS)}")
-        if target != "sim":
-            raise GenesysError(f"target {target} is not available yet; use --target sim")
+        if target == "fpga":
+            raise GenesysError(f"target {target} is not available yet; use --target sim or --target rtl")
         self.arch = load_arch(arch)
         self.target = target
         self.opts = opts
+        self._harness = None
+        if target == "rtl":
+            from genesys.tools import find_tool, missing_reason
 
-    def run(self, bundle, inputs: dict[str, np.ndarray]) -> RunResult:
+            if not find_tool("verilator").found:
+                raise GenesysError(f"target rtl needs Verilator: {missing_reason('verilator')}")
+
+    @property
+    def harness(self):
+        """The compiled RTL harness of this configuration (target rtl; built on first use, then cached)."""
+        if self._harness is None:
+            from genesys.rtl_harness import RtlHarness
+
+            self._harness = RtlHarness(self.arch, jobs=int(self.opts.get("jobs", 2)),
+                                       progress=bool(self.opts.get("progress", True)))
+        return self._harness
+
+    def image(self, bundle, inputs: dict[str, np.ndarray]) -> np.ndarray:
+        """The DRAM image of a run: the bundle's image, the program words at their address, the inputs in
+        their layouts (uint8, from address 0, the size the simulator uses)."""
         from genesys.compiler.backend.layout import ActLayout, ceil_to
-        from genesys.sim import Simulator
 
         if bundle.arch != self.arch.name:
             raise GenesysError(f"the bundle was compiled for '{bundle.arch}', the runtime is for '{self.arch.name}'; "
                                "compile for this configuration")
-        sim = Simulator(self.arch, dram_bytes=ceil_to(bundle.dram_bytes + 4096, 4096),
-                        dma_latency=int(self.opts.get("dma_latency", 100)))
-        sim.load(0, bytes(bundle.dram))
-        sim.load(bundle.program_address, np.asarray(bundle.words, dtype="<u4"))
         missing = [t.name for t in bundle.inputs if t.name not in inputs]
         if missing:
             raise GenesysError(f"missing input(s) {', '.join(missing)}; the model's inputs are "
                                f"{', '.join(t.name for t in bundle.inputs)}")
+        img = np.zeros(ceil_to(bundle.dram_bytes + 4096, 4096), dtype=np.uint8)
+        img[:len(bundle.dram)] = np.frombuffer(bytes(bundle.dram), dtype=np.uint8)
+        prog = np.asarray(bundle.words, dtype="<u4").view(np.uint8)
+        img[bundle.program_address:bundle.program_address + prog.size] = prog
         for t in bundle.inputs:
             x = np.asarray(inputs[t.name])
             if list(x.shape) != list(t.shape):
                 raise GenesysError(f"input '{t.name}' has shape {list(x.shape)}, the model expects {t.shape}")
             q = quantize(x, t.scale, t.zero_point) if t.float_io else x.astype(np.int8)
             lay = ActLayout.from_dict(t.tensor, t.layout)
-            sim.load(lay.addr, lay.image(q).tobytes())
-        t0 = time.perf_counter()
-        res = sim.run(bundle.program_address)
-        seconds = time.perf_counter() - t0
+            data = np.frombuffer(lay.image(q).tobytes(), dtype=np.uint8)
+            img[lay.addr:lay.addr + data.size] = data
+        return img
+
+    def run(self, bundle, inputs: dict[str, np.ndarray]) -> RunResult:
+        from genesys.compiler.backend.layout import ActLayout
+
+        img = self.image(bundle, inputs)
+        extra: dict = {"target": self.target}
+        if self.target == "sim":
+            from genesys.sim import Simulator
+
+            sim = Simulator(self.arch, dram_bytes=img.size, dma_latency=int(self.opts.get("dma_latency", 100)))
+            sim.load(0, img)
+            t0 = time.perf_counter()
+            res = sim.run(bundle.program_address)
+            seconds = time.perf_counter() - t0
+            counters, cycles = dict(res.counters), res.cycles
+            layers = layer_cycles(bundle.layers, res.groups)
+            dram = sim.read(0, img.size)
+        else:
+            from genesys.rtl_harness import DEFAULT_AXI_TIMEOUT, DEFAULT_MAX_CYCLES, RtlHarness
+
+            o = self.opts
+            lat = o.get("latency", int(o.get("dma_latency", 100)))
+            max_cycles = int(o.get("max_cycles", DEFAULT_MAX_CYCLES))
+            h = self.harness
+            h.exe  # noqa: B018  (build outside the timed run)
+            res = h.run(img, prog_addr=bundle.program_address, prog_words=len(bundle.words), data_base=0,
+                        dram_size=img.size,
+                        axi_timeout=int(o.get("axi_timeout", DEFAULT_AXI_TIMEOUT)), max_cycles=max_cycles,
+                        latency=lat, stall_prob=float(o.get("stall_prob", 0.0)), seed=int(o.get("seed", 1)),
+                        show_progress=bool(o.get("progress", True)) and max_cycles > 0)
+            RtlHarness.check(res, bundle.words, max_cycles)
+            seconds, counters, cycles = res.wall_seconds, res.counters, res.counters["cycles"]
+            layers = []  # the RTL reports totals only (no per-group records)
+            dram = res.dram
+            extra.update(rtl_cycles=res.run_cycles, rtl_seconds=res.wall_seconds,
+                         cycles_per_second=res.cycles_per_second, ports=res.ports)
         outputs, quantized = {}, {}
         for t in bundle.outputs:
             lay = ActLayout.from_dict(t.tensor, t.layout)
-            q = lay.read(sim.read(lay.addr, lay.nbytes)).reshape(t.shape)
+            q = lay.read(dram[lay.addr:lay.addr + lay.nbytes]).reshape(t.shape)
             quantized[t.name] = q
             outputs[t.name] = dequantize(q, t.scale, t.zero_point) if t.float_io else q
-        return RunResult(outputs, quantized, dict(res.counters), layer_cycles(bundle.layers, res.groups),
-                         res.cycles, seconds)
+        extra["dram"] = dram
+        return RunResult(outputs, quantized, counters, layers, cycles, seconds, extra)
 
 
 def layer_cycles(layers: list[dict], records) -> list[dict]:

@@ -237,9 +237,8 @@ def test_bundle_round_trips_through_its_files(tmp_path):
 
 
 def test_runtime_targets_and_input_errors():
-    for target in ("rtl", "fpga"):
-        with pytest.raises(GenesysError, match=f"target {target} is not available yet"):
-            Runtime("4x4", target=target)
+    with pytest.raises(GenesysError, match="target fpga is not available yet"):
+        Runtime("4x4", target="fpga")
     with pytest.raises(GenesysError, match="unknown target"):
         Runtime("4x4", target="asic")
     b = compile_model(conv_add_graph(), "4x4")
