@@ -20,6 +20,8 @@ def register(sub) -> None:
     p.add_argument("--simulator", choices=SIMULATORS, default="verilator", help="simulator for sim (default verilator)")
     p.add_argument("--seed", type=int, help="random seed for sim (default 1)")
     p.add_argument("--items", type=int, help="sequence items per test for sim (default: the env's)")
+    p.add_argument("--block", help="sim: the block whose pyuvm environment runs (systolic_array, dma, npu; "
+                                   "default systolic_array); lint/synth: the core (default systolic_array)")
     p.add_argument("--build-dir", default="build", type=Path, help="build root (default build)")
     p.set_defaults(func=_flow_cli)
 
@@ -55,6 +57,7 @@ def key_metrics(res: FlowResult) -> str:
 
 def _flow_cli(args: argparse.Namespace) -> int:
     opts = {"simulator": args.simulator, "seed": args.seed, "items": args.items} if args.flow == "sim" else {}
+    opts["block"] = args.block
     res = run_flow(args.flow, args.config, args.build_dir, **opts)
     print(summary_line(res))
     if res.log:

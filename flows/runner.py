@@ -18,6 +18,7 @@ the core's generator through the ``GENESYS_PRESET`` environment variable.
 
 from __future__ import annotations
 
+import importlib
 import os
 import signal
 import subprocess
@@ -44,10 +45,20 @@ CORES_DIR = REPO / "cores"
 MAX_DIAGNOSTICS = 200  # lint diagnostics kept in result.json (the log has all of them)
 
 
-def flow_id(flow: str, simulator: str = "verilator") -> str:
+# The blocks with a pyuvm verification environment: block -> module with run_verification (the sim flow).
+SIM_BLOCKS = {"systolic_array": "genesys.verif.systolic_array.runner", "dma": "genesys.verif.dma.runner",
+              "npu": "genesys.verif.npu.runner"}
+DEFAULT_SIM_BLOCK = "systolic_array"
+
+
+def flow_id(flow: str, simulator: str = "verilator", block: str | None = None) -> str:
     """Result name of a flow: ``sim`` on Verilator, ``sim_icarus`` for the Icarus cross-check (as the
-    FuseSoC targets), so the two simulators' results sit side by side."""
-    return flow if flow != "sim" or simulator == "verilator" else f"sim_{simulator}"
+    FuseSoC targets), so the two simulators' results sit side by side; the sim flow of another block than
+    the systolic array is ``sim_<block>`` (``sim_npu``, ``sim_npu_icarus``)."""
+    if flow != "sim":
+        return flow
+    name = "sim" if block in (None, DEFAULT_SIM_BLOCK) else f"sim_{block}"
+    return name if simulator == "verilator" else f"{name}_{simulator}"
 
 
 def core_file(block: str = DEFAULT_BLOCK) -> Path:
@@ -78,21 +89,25 @@ def run_flow(flow: str, arch: Arch | str | Path, build_root: Path | str = Path("
 
     A missing tool gives status ``skipped`` with the reason; a failing tool gives ``failed`` with the
     first error line of its log. Options: ``simulator`` (sim: verilator|icarus), ``seed``, ``items``,
-    ``test`` (sim), ``block`` (lint/synth: which core, default systolic_array).
+    ``test`` (sim), ``block`` (lint/synth: which core; sim: which block's pyuvm environment, one of
+    SIM_BLOCKS; default systolic_array).
     """
     if flow not in FLOWS:
         raise GenesysError(f"unknown flow '{flow}'; choose one of {', '.join(FLOWS)}")
-    allowed = {"lint": {"block"}, "synth": {"block"}, "sim": {"simulator", "seed", "items", "test"}}[flow]
+    allowed = {"lint": {"block"}, "synth": {"block"}, "sim": {"simulator", "seed", "items", "test", "block"}}[flow]
     unknown = sorted(k for k, v in opts.items() if k not in allowed and v is not None)
     if unknown:
         raise GenesysError(f"flow '{flow}' takes no option {unknown[0]!r}; its options: {', '.join(sorted(allowed))}")
     simulator = opts.get("simulator") or "verilator"
     if simulator not in SIMULATORS:
         raise GenesysError(f"unknown simulator '{simulator}'; choose one of {', '.join(SIMULATORS)}")
+    if flow == "sim" and (opts.get("block") or DEFAULT_SIM_BLOCK) not in SIM_BLOCKS:
+        raise GenesysError(f"no pyuvm verification for block {opts.get('block')!r}; "
+                           f"the sim flow verifies {', '.join(SIM_BLOCKS)}")
     arch = load_arch(arch)
     build_root = Path(build_root).resolve()
     ensure_build_root(build_root)
-    name = flow_id(flow, simulator)
+    name = flow_id(flow, simulator, opts.get("block") if flow == "sim" else None)
     flow_dir = build_root / arch.name / name
     flow_dir.mkdir(parents=True, exist_ok=True)
 
@@ -228,14 +243,15 @@ def _run_sim(result: FlowResult, arch: Arch, flow_dir: Path, build_root: Path, s
         result.status, result.reason = "skipped", missing_reason(simulator)
         return
     result.tool_version = info.version or ""
+    module = SIM_BLOCKS[opts.get("block") or DEFAULT_SIM_BLOCK]
     try:
-        from genesys.verif.systolic_array.runner import run_verification
+        run_verification = importlib.import_module(module).run_verification
     except ImportError as e:
         raise GenesysError(f"the pyuvm verification environment could not be imported: {e}") from None
     seed = opts.get("seed")
     vr = run_verification(arch, flow_dir / "work", simulator=simulator, seed=1 if seed is None else seed,
                           items=opts.get("items"), test=opts.get("test"))
-    result.command = ["genesys.verif.systolic_array.runner.run_verification", f"preset={arch.name}",
+    result.command = [f"{module}.run_verification", f"preset={arch.name}",
                       f"simulator={simulator}", f"seed={1 if seed is None else seed}"]
     result.status = "passed" if vr.passed else "failed"
     result.reason = "" if vr.passed else (vr.reason or f"{vr.failures} of {vr.tests} test(s) failed")

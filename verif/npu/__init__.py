@@ -1,0 +1,1 @@
+"""pyuvm system verification of genesys_top (the whole NPU) against genesys.sim."""
