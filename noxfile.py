@@ -5,7 +5,8 @@ a fresh virtualenv each time.
     nox -s lint                                  # ruff + Verilator lint of the default presets
     nox -s tests                                 # unit tests that need no simulator
     nox -s verif -- --config 4x4 --config 8x4    # pyuvm RTL verification per preset
-    nox -s regress -- --config 4x4 --config 16x16   # presets x flows (lint, sim, synth) + summary
+    nox -s regress -- --config 4x4 --config 16x16   # presets x flows (lint, sim, rtl, synth) + summary
+    nox -s regress-full                          # + 8x8, 32x32, 8x4, every program, ResNet-18 at 32, 3 seeds
     nox -s report                                # summary of everything under build/
     nox -s networks                              # full-size networks vs ONNX Runtime (slow tests)
     nox -s bench                                 # ResNet-50/18 cycles and utilization on 16x16
@@ -82,6 +83,18 @@ def regress(session: nox.Session) -> None:
     """Every flow for every preset, then the summary report."""
     presets, rest = _presets(session)
     _genesys(session, "regress", *[x for p in presets for x in ("--config", p)], *rest)
+
+
+@nox.session(name="regress-full")
+def regress_full(session: nox.Session) -> None:
+    """The heavy regression: every preset (4x4, 8x4, 8x8, 16x16, 32x32), every flow, every single-op program, the
+    small CNN and ResNet-18 at 32x32 through the fast harness, under three seeds of random AXI timing; then
+    the summary (summary.md/.html/.json, junit.xml) in build/regress-full/. Hours on a 2-core machine."""
+    presets, rest = _presets(session)
+    if presets == DEFAULT_PRESETS:
+        presets = ["4x4", "8x4", "8x8", "16x16", "32x32"]
+    _genesys(session, "regress", *[x for p in presets for x in ("--config", p)], "--programs", "full",
+             "--seed", "1", "--seed", "2", "--seed", "3", "--build-dir", "build/regress-full", *rest)
 
 
 @nox.session

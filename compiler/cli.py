@@ -232,7 +232,9 @@ def bench(spec: str, config: str, resolution: int | None = None, seed: int = 0, 
                 and np.array_equal(r.extra["dram"], result.extra["dram"]))
         rtl = {"rtl_cycles": r.cycles, "rtl_seconds": r.simulate_seconds,
                "cycles_per_second": r.extra["cycles_per_second"], "rtl_equals_sim": bool(same),
-               "rtl_counters": r.counters}
+               "rtl_counters": r.counters,
+               "rtl_vs_sim": (r.cycles - result.cycles) / result.cycles if result.cycles else 0.0}
+        rtl_layers = {L["name"]: L["cycles"] for L in r.layers}
     peak = arch.ARRAY_N * arch.ARRAY_M
     real = sum(L["macs"] for L in bundle.layers)
     layers = []
@@ -242,6 +244,8 @@ def bench(spec: str, config: str, resolution: int | None = None, seed: int = 0, 
         layers.append({**L, "ideal_cycles": round(ideal), "utilization": (ideal / L["cycles"]) if L["cycles"] else 0.0,
                        "tiling": meta[L["name"]]["tiling"], "fused": meta[L["name"]]["fused"],
                        "groups": meta[L["name"]]["n_groups"], "run": meta[L["name"]]["run"]})
+        if rtl:  # the same layer on the RTL (cycles attributed by completion, as for the simulator)
+            layers[-1]["rtl_cycles"] = rtl_layers.get(L["name"], 0)
     c = result.counters
     nm = arch.ARRAY_N + arch.ARRAY_M
     fill = nm * sum(meta[L["name"]]["sa_groups"] for L in layers)
@@ -292,7 +296,12 @@ def print_bench(r: dict) -> None:
     if "rtl_cycles" in r:
         print(f"  rtl (genesys_top, Verilator harness): {r['rtl_cycles']:,} cycles in {r['rtl_seconds']:.2f} s "
               f"({r['cycles_per_second'] / 1e3:.0f} k cycles/s), "
-              f"{'outputs and DRAM equal the simulator' if r['rtl_equals_sim'] else 'DIFFERS FROM THE SIMULATOR'}")
+              f"{'outputs and DRAM equal the simulator' if r['rtl_equals_sim'] else 'DIFFERS FROM THE SIMULATOR'}; "
+              f"{r['rtl_vs_sim']:+.1%} cycles against the simulator's timing model")
+        print(f"  {'layer':28s} {'sim cycles':>12s} {'rtl cycles':>12s} {'difference':>11s}")
+        for L in r["layers"]:
+            d = (L["rtl_cycles"] - L["cycles"]) / L["cycles"] if L["cycles"] else 0.0
+            print(f"  {L['name'][:28]:28s} {L['cycles']:>12,} {L['rtl_cycles']:>12,} {d:>+11.1%}")
 
 
 def cmd_bench(args) -> int:

@@ -11,10 +11,11 @@ from genesys.flows.runner import FLOWS, SIMULATORS, regress, run_flow
 
 
 def register(sub) -> None:
-    p = sub.add_parser("flow", help="run one flow (lint, sim, synth) on one preset",
+    p = sub.add_parser("flow", help="run one flow (lint, sim, rtl, synth) on one preset",
                        description="Run one flow on one preset; the result goes to "
                                    "<build-dir>/<preset>/<flow>/result.json and the tool's log beside it.")
-    p.add_argument("flow", choices=FLOWS, help="lint: Verilator -Wall; sim: pyuvm verification; "
+    p.add_argument("flow", choices=FLOWS, help="lint: Verilator -Wall; sim: pyuvm verification; rtl: compiled "
+                                              "programs on genesys_top (Verilator harness) against the simulator; "
                                               "synth: Yosys generic synthesis")
     p.add_argument("--config", default=DEFAULT_PRESET, help=f"preset name or YAML path (default {DEFAULT_PRESET})")
     p.add_argument("--simulator", choices=SIMULATORS, default="verilator", help="simulator for sim (default verilator)")
@@ -22,17 +23,25 @@ def register(sub) -> None:
     p.add_argument("--items", type=int, help="sequence items per test for sim (default: the env's)")
     p.add_argument("--block", help="sim: the block whose pyuvm environment runs (systolic_array, dma, npu; "
                                    "default systolic_array); lint/synth: the core (default systolic_array)")
+    p.add_argument("--programs", help="rtl: program set (ci, ops, full) or a comma-separated list of op:<name>, cnn, "
+                                      "<model>@<resolution> (default ci)")
+    p.add_argument("--latency", type=int, help="rtl: memory latency in cycles, also the simulator's DMA latency "
+                                               "(default 20)")
     p.add_argument("--build-dir", default="build", type=Path, help="build root (default build)")
     p.set_defaults(func=_flow_cli)
 
     r = sub.add_parser("regress", help="run every flow for every preset, then write the summary",
-                       description="Run the flows (lint, sim, synth, in that order) for each preset, then "
+                       description="Run the flows (lint, sim, rtl, synth, in that order) for each preset, then "
                                    "write summary.md/.html/.json into the build dir and print the table. "
                                    "Exits non-zero if any flow failed; skipped flows are not failures.")
     r.add_argument("--config", action="append", help=f"preset name or YAML path; repeat for several "
                                                      f"(default {DEFAULT_PRESET})")
     r.add_argument("--flow", action="append", choices=FLOWS, help="flow to run; repeat for several (default all)")
     r.add_argument("--simulator", choices=SIMULATORS, default="verilator", help="simulator for sim (default verilator)")
+    r.add_argument("--programs", default="ci", help="rtl: program set (ci, ops, full) or list (default ci)")
+    r.add_argument("--seed", type=int, action="append", help="rtl: seed of the random AXI timing; repeat for several "
+                                                            "(default 1)")
+    r.add_argument("--block", default="npu", help="lint/synth: the core (default npu: genesys_top)")
     r.add_argument("--build-dir", default="build", type=Path, help="build root (default build)")
     r.set_defaults(func=_regress_cli)
 
@@ -56,8 +65,12 @@ def key_metrics(res: FlowResult) -> str:
 
 
 def _flow_cli(args: argparse.Namespace) -> int:
-    opts = {"simulator": args.simulator, "seed": args.seed, "items": args.items} if args.flow == "sim" else {}
-    opts["block"] = args.block
+    if args.flow == "sim":
+        opts = {"simulator": args.simulator, "seed": args.seed, "items": args.items, "block": args.block}
+    elif args.flow == "rtl":
+        opts = {"programs": args.programs, "seed": args.seed, "latency": args.latency}
+    else:
+        opts = {"block": args.block}
     res = run_flow(args.flow, args.config, args.build_dir, **opts)
     print(summary_line(res))
     if res.log:
@@ -72,7 +85,8 @@ def _regress_cli(args: argparse.Namespace) -> int:
 
     presets = args.config or [DEFAULT_PRESET]
     results = regress(presets, args.flow or FLOWS, args.build_dir, args.simulator,
-                      on_result=lambda res: tqdm.write(summary_line(res)))
+                      on_result=lambda res: tqdm.write(summary_line(res)), programs=args.programs,
+                      seeds=args.seed or [1], block=args.block)
     out = report.write_summary(args.build_dir)
     print()
     print(out["markdown"], end="")

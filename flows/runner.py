@@ -38,7 +38,7 @@ from genesys.flows.fusesoc_generator import DEFAULT_BLOCK, PRESET_ENV
 from genesys.flows.result import FlowResult, now_iso
 from genesys.tools import find_tool, missing_reason, tool_env
 
-FLOWS = ("lint", "sim", "synth")  # in regression order
+FLOWS = ("lint", "sim", "rtl", "synth")  # in regression order
 SIMULATORS = ("verilator", "icarus")
 REPO = Path(__file__).resolve().parents[1]
 CORES_DIR = REPO / "cores"
@@ -51,10 +51,12 @@ SIM_BLOCKS = {"systolic_array": "genesys.verif.systolic_array.runner", "dma": "g
 DEFAULT_SIM_BLOCK = "systolic_array"
 
 
-def flow_id(flow: str, simulator: str = "verilator", block: str | None = None) -> str:
+def flow_id(flow: str, simulator: str = "verilator", block: str | None = None, seed: int | None = None) -> str:
     """Result name of a flow: ``sim`` on Verilator, ``sim_icarus`` for the Icarus cross-check (as the
     FuseSoC targets), so the two simulators' results sit side by side; the sim flow of another block than
     the systolic array is ``sim_<block>`` (``sim_npu``, ``sim_npu_icarus``)."""
+    if flow == "rtl":  # one result per seed
+        return "rtl" if seed in (None, 1) else f"rtl_s{seed}"
     if flow != "sim":
         return flow
     name = "sim" if block in (None, DEFAULT_SIM_BLOCK) else f"sim_{block}"
@@ -94,7 +96,8 @@ def run_flow(flow: str, arch: Arch | str | Path, build_root: Path | str = Path("
     """
     if flow not in FLOWS:
         raise GenesysError(f"unknown flow '{flow}'; choose one of {', '.join(FLOWS)}")
-    allowed = {"lint": {"block"}, "synth": {"block"}, "sim": {"simulator", "seed", "items", "test", "block"}}[flow]
+    allowed = {"lint": {"block"}, "synth": {"block"}, "sim": {"simulator", "seed", "items", "test", "block"},
+               "rtl": {"programs", "seed", "latency"}}[flow]
     unknown = sorted(k for k, v in opts.items() if k not in allowed and v is not None)
     if unknown:
         raise GenesysError(f"flow '{flow}' takes no option {unknown[0]!r}; its options: {', '.join(sorted(allowed))}")
@@ -107,7 +110,8 @@ def run_flow(flow: str, arch: Arch | str | Path, build_root: Path | str = Path("
     arch = load_arch(arch)
     build_root = Path(build_root).resolve()
     ensure_build_root(build_root)
-    name = flow_id(flow, simulator, opts.get("block") if flow == "sim" else None)
+    name = flow_id(flow, simulator, opts.get("block") if flow == "sim" else None,
+                   opts.get("seed") if flow == "rtl" else None)
     flow_dir = build_root / arch.name / name
     flow_dir.mkdir(parents=True, exist_ok=True)
 
@@ -117,6 +121,8 @@ def run_flow(flow: str, arch: Arch | str | Path, build_root: Path | str = Path("
     try:
         if flow == "sim":
             _run_sim(result, arch, flow_dir, build_root, simulator, opts)
+        elif flow == "rtl":
+            _run_rtl(result, arch, flow_dir, build_root, opts)
         else:
             _run_fusesoc_flow(result, flow, arch, flow_dir, build_root, opts.get("block") or DEFAULT_BLOCK)
     except GenesysError as e:
@@ -274,6 +280,37 @@ def _run_sim(result: FlowResult, arch: Arch, flow_dir: Path, build_root: Path, s
             result.log = _rel(log, build_root)
 
 
+def _run_rtl(result: FlowResult, arch: Arch, flow_dir: Path, build_root: Path, opts: dict[str, Any]) -> None:
+    """Compiled programs on genesys_top in the fast harness against the simulator (flows/programs.py)."""
+    from genesys.flows import programs as P
+
+    result.tool = "verilator"
+    info = find_tool("verilator")
+    if not info.found:
+        result.status, result.reason = "skipped", missing_reason("verilator")
+        return
+    result.tool_version = info.version or ""
+    names = P.expand(opts.get("programs") or "ci")
+    seed = 1 if opts.get("seed") is None else int(opts["seed"])
+    latency = P.DEFAULT_LATENCY if opts.get("latency") is None else int(opts["latency"])
+    result.command = ["genesys.flows.programs.run_programs", f"preset={arch.name}", f"programs={','.join(names)}",
+                      f"seed={seed}", f"latency={latency}"]
+    log = flow_dir / "rtl.log"
+    result.log = _rel(log, build_root)
+    with log.open("w") as f:
+        def note(r):
+            f.write(f"{r.name}: {'PASSED' if r.passed else 'FAILED'} sim {r.sim_cycles} rtl {r.rtl_cycles} "
+                    f"({r.diff:+.1%}) {r.cycles_per_second:.0f} cycles/s {r.reason}\n")
+            for L in r.layers:
+                f.write(f"    {L['name']:32s} sim {L['sim_cycles']:>10} rtl {L['rtl_cycles']:>10}\n")
+            f.flush()
+        results = P.run_programs(arch, names, seed, latency, progress=False, on_result=note)
+    result.metrics.update(P.summarize(results))
+    failed = [r for r in results if not r.passed]
+    result.status = "failed" if failed else "passed"
+    result.reason = "; ".join(f"{r.name}: {r.reason}" for r in failed[:3])
+
+
 # ---- running a tool ----------------------------------------------------------------------------------
 def run_logged(command: list[str], log: Path, cwd: Path, env: dict[str, str]) -> dict[str, Any]:
     """Run ``command`` with stdout and stderr going to ``log`` (streamed, so an interrupted run keeps
@@ -320,19 +357,32 @@ def _rel(path: Path, root: Path) -> str:
 # ---- regression --------------------------------------------------------------------------------------
 def regress(presets: Iterable[str | Path], flows: Iterable[str] = FLOWS, build_root: Path | str = Path("build"),
             simulator: str = "verilator", on_result: Callable[[FlowResult], None] | None = None,
-            progress: bool = True) -> list[FlowResult]:
-    """Every flow for every preset, in order (lint, sim, synth), with a progress bar; results are
-    written as they finish, so an interrupted regression keeps what it did."""
+            progress: bool = True, programs: str = "ci", seeds: Iterable[int] = (1,),
+            block: str = "npu") -> list[FlowResult]:
+    """Every flow for every preset, in order (lint, sim, rtl, synth), with a progress bar; results are
+    written as they finish, so an interrupted regression keeps what it did. lint and synth run on `block`
+    (default npu: genesys_top); sim runs the systolic array's and the whole NPU's pyuvm environments; rtl runs
+    `programs` (flows/programs.py) once per seed."""
     from tqdm import tqdm
 
     archs = [load_arch(p) for p in presets]  # validate every config before spending minutes on tools
     flows = [f for f in FLOWS if f in set(flows)]
-    jobs = [(a, f) for a in archs for f in flows]
+    seeds = list(seeds) or [1]
+    jobs: list[tuple[Arch, str, dict]] = []
+    for a in archs:
+        for f in flows:
+            if f in ("lint", "synth"):
+                jobs.append((a, f, {"block": block}))
+            elif f == "sim":
+                jobs.append((a, f, {"simulator": simulator}))
+                jobs.append((a, f, {"simulator": simulator, "block": "npu"}))
+            else:
+                jobs += [(a, f, {"programs": programs, "seed": s}) for s in seeds]
     results = []
     with tqdm(total=len(jobs), unit="flow", disable=not progress, leave=False) as bar:
-        for arch, flow in jobs:
-            bar.set_description(f"{arch.name} {flow}")
-            res = run_flow(flow, arch, build_root, **({"simulator": simulator} if flow == "sim" else {}))
+        for arch, flow, opts in jobs:
+            bar.set_description(f"{arch.name} {flow_id(flow, opts.get('simulator', 'verilator'), opts.get('block'), opts.get('seed'))}")
+            res = run_flow(flow, arch, build_root, **opts)
             results.append(res)
             if on_result:
                 on_result(res)

@@ -80,6 +80,13 @@ def key_metrics(r: FlowResult) -> str:
             parts.append(cov)
         if m.get("sim_cycles"):
             parts.append(f"{m['sim_cycles']:,} cycles")
+    elif r.flow == "rtl":
+        if m.get("programs_total") is not None:
+            parts.append(f"{m['programs_passed']}/{m['programs_total']} programs bit-exact")
+        if m.get("rtl_cycles"):
+            parts.append(f"{m['rtl_cycles']:,} cycles ({m.get('rtl_vs_sim', 0):+.0%} vs timing model)")
+        if m.get("cycles_per_second"):
+            parts.append(f"{m['cycles_per_second'] / 1e3:,.0f} k cycles/s")
     elif r.flow == "synth":
         if m.get("cells") is not None:
             parts.append(f"{m['cells']:,} cells")

@@ -57,13 +57,13 @@ REGISTERS: tuple[Register, ...] = (
     Register(0x10, "ERR_CAUSE", "ro", "cause code of the last failed run (ERROR_CAUSES)"),
     Register(0x14, "ERR_PC", "ro", "program instruction index (0 = the word at PROG_ADDR) of the failing instruction"),
     Register(0x18, "ERR_WORD", "ro", "the failing instruction word, or the failing AXI address for AXI causes"),
-    Register(0x1C, "PC", "ro", "program instruction index of the instruction being executed (live)"),
+    Register(0x1C, "PC", "ro", "program instruction index of the instruction being executed (live; the block's first word while it is fetched)"),
     Register(0x20, "PROG_ADDR_LO", "rw", "DRAM byte address of the program, bits [31:0]"),
     Register(0x24, "PROG_ADDR_HI", "rw", "bits [63:32] (ignored above AXI_ADDR_WIDTH)"),
     Register(0x28, "PROG_WORDS", "rw", "program length in 32-bit words: the fetch never reads past it"),
     Register(0x2C, "DATA_BASE_LO", "rw", "added to every data DRAM address of the program (relocation), bits [31:0]"),
     Register(0x30, "DATA_BASE_HI", "rw", "bits [63:32]"),
-    Register(0x34, "TIMEOUT", "rw", "cycles an AXI transfer may go without progress before AXI_TIMEOUT (0: never)"),
+    Register(0x34, "TIMEOUT", "rw", "cycles the AXI interfaces may go without a handshake while a transfer is pending before AXI_TIMEOUT (0: never); after a timeout every START fails with AXI_TIMEOUT until reset"),
     Register(0x38, "STATE", "ro", "controller state code (debug)"),
 )
 COUNTER_BASE = 0x100  # counter k: LO at COUNTER_BASE + 8k, HI at + 8k + 4, in genesys.isa.counters order

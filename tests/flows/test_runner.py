@@ -208,9 +208,30 @@ def fake_verif(monkeypatch, fake_tools):
         return FakeVerif(passed=ok, simulator=simulator, failures=0 if ok else 1, results_xml=str(xml),
                          log=str(log), reason="" if ok else "scoreboard: column 2 mismatch")
 
-    module = types.ModuleType("genesys.verif.systolic_array.runner")
-    module.run_verification = run_verification
-    monkeypatch.setitem(sys.modules, "genesys.verif.systolic_array.runner", module)
+    for name in ("genesys.verif.systolic_array.runner", "genesys.verif.npu.runner"):
+        module = types.ModuleType(name)
+        module.run_verification = run_verification
+        monkeypatch.setitem(sys.modules, name, module)
+    return calls
+
+
+@pytest.fixture
+def fake_programs(monkeypatch):
+    """The rtl flow's programs, without compiling or running anything."""
+    from genesys.flows import programs
+
+    calls = []
+
+    def run_programs(arch, names, seed=1, latency=20, progress=True, on_result=None):
+        calls.append((arch.name, list(names), seed))
+        out = [programs.ProgramResult(n, True, sim_cycles=1000, rtl_cycles=1500, diff=0.5, cycles_per_second=1e5,
+                                      random_timing_exact=True) for n in names]
+        for r in out:
+            if on_result:
+                on_result(r)
+        return out
+
+    monkeypatch.setattr(programs, "run_programs", run_programs)
     return calls
 
 
@@ -232,16 +253,28 @@ def test_failed_verification_fails_the_flow_with_its_reason(tmp_path, fake_verif
 
 # ---- regress ----------------------------------------------------------------------------------------------
 def test_regress_runs_presets_by_flows_in_order_and_summarises(tmp_path, monkeypatch, fake_tools, fake_verif,
-                                                               capsys):
+                                                               fake_programs, capsys):
     monkeypatch.setenv("FAKE_FUSESOC_MODE", "synth_pass")  # lint passes too: the fake prints no diagnostics
-    code = genesys_cli.main(["regress", "--config", "8x4", "--config", "4x4", "--build-dir", str(tmp_path)])
+    code = genesys_cli.main(["regress", "--config", "8x4", "--config", "4x4", "--build-dir", str(tmp_path),
+                             "--seed", "1", "--seed", "2"])
     out = capsys.readouterr().out
     assert code == 0
     summary = json.loads((tmp_path / "summary.json").read_text())
-    assert [(r["preset"], r["flow"]) for r in summary["results"]] == [
-        ("4x4", "lint"), ("4x4", "sim"), ("4x4", "synth"), ("8x4", "lint"), ("8x4", "sim"), ("8x4", "synth")]
-    assert summary["totals"]["passed"] == 6
+    flows = ["lint", "rtl", "rtl_s2", "sim", "sim_npu", "synth"]
+    got = [(r["preset"], r["flow"]) for r in summary["results"]]
+    assert sorted(got) == sorted([(p, f) for p in ("4x4", "8x4") for f in flows])
+    assert summary["totals"]["passed"] == 12
+    assert fake_programs == [("8x4", runner_programs_ci(), 1), ("8x4", runner_programs_ci(), 2),
+                             ("4x4", runner_programs_ci(), 1), ("4x4", runner_programs_ci(), 2)]
     assert "| 8x4 | synth | passed |" in out and (tmp_path / "summary.html").is_file()
+    assert "5/5 programs bit-exact" in out and "+50% vs timing model" in out
+    assert (tmp_path / "4x4" / "rtl_s2" / "result.json").is_file() and (tmp_path / "junit.xml").is_file()
+
+
+def runner_programs_ci():
+    from genesys.flows.programs import expand
+
+    return expand("ci")
 
 
 def test_regress_exits_non_zero_when_a_flow_fails(tmp_path, monkeypatch, fake_tools, capsys):

@@ -219,6 +219,10 @@ def test_single_layer_4x4_equals_the_simulator():
     assert rtl.counters["groups"] == sim.counters["groups"]
     assert {k: rtl.counters[k] for k in FUNCTIONAL_COUNTERS} == {k: sim.counters[k] for k in FUNCTIONAL_COUNTERS}
     assert rtl.cycles > 0 and rtl.extra["cycles_per_second"] > 0
+    # the group trace: every group of the simulator has an RTL start/end, attributed to the same layers
+    assert len(rtl.extra["groups"]) == sim.counters["groups"]
+    assert [L["name"] for L in rtl.layers] == [L["name"] for L in sim.layers]
+    assert all(L["cycles"] > 0 for L in rtl.layers) and sum(L["cycles"] for L in rtl.layers) <= rtl.cycles
 
 
 def test_single_layer_4x4_under_random_latency_and_backpressure():

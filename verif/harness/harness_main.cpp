@@ -161,6 +161,16 @@ class Harness {
     }
   }
   bool irq() const { return top_->irq; }
+  // group trace: (engine 0 = systolic array / 1 = SIMD, START's program index, start cycle, end cycle)
+  struct Group { int engine; uint32_t first; uint64_t start, end; };
+  std::vector<Group> groups;
+  long open_[2] = {-1, -1};
+  void trace() {
+    if (top_->trace_sa_done && open_[0] >= 0) { groups[open_[0]].end = cycle_; open_[0] = -1; }
+    if (top_->trace_simd_done && open_[1] >= 0) { groups[open_[1]].end = cycle_; open_[1] = -1; }
+    if (top_->trace_sa_start) { open_[0] = long(groups.size()); groups.push_back({0, top_->trace_start_pc, cycle_, cycle_}); }
+    if (top_->trace_simd_start) { open_[1] = long(groups.size()); groups.push_back({1, top_->trace_start_pc, cycle_, cycle_}); }
+  }
   uint64_t cycle() const { return cycle_; }
   const std::vector<std::unique_ptr<gsim::AxiSlaveBase>>& ports() const { return ports_; }
 
@@ -214,6 +224,7 @@ int main(int argc, char** argv) {
   uint64_t next_poll = h.cycle() + a.poll;
   while (!failure && !done) {
     if (h.cycle() - c0 >= a.max_cycles) { timeout = true; break; }
+    h.trace();   // the trace outputs of the cycle about to end
     h.tick();
     if ((a.irq && h.irq()) || h.cycle() >= next_poll) {
       status = rd(regs::STATUS);
@@ -262,7 +273,13 @@ int main(int argc, char** argv) {
   j += " \"counters\": {";
   for (int k = 0; k < regs::NUM_COUNTERS; k++)
     j += std::string(k ? ", " : "") + "\"" + regs::COUNTER_NAMES[k] + "\": " + std::to_string(counters[k]);
-  j += "},\n \"ports\": {";
+  j += "},\n \"groups\": [";
+  for (size_t g = 0; g < h.groups.size(); g++) {
+    const auto& r = h.groups[g];
+    j += std::string(g ? ", " : "") + "[" + std::to_string(r.engine) + ", " + std::to_string(r.first) + ", " +
+         std::to_string(r.start - c0) + ", " + std::to_string(r.end - c0) + "]";
+  }
+  j += "],\n \"ports\": {";
   for (size_t i = 0; i < h.ports().size(); i++)
     j += std::string(i ? ",\n  " : "\n  ") + "\"" + h.ports()[i]->name + "\": " + gsim::stats_json(*h.ports()[i]);
   j += "\n }\n}\n";

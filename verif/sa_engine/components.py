@@ -9,6 +9,7 @@ Timing discipline: inputs change just after a falling edge; outputs are sampled 
 from __future__ import annotations
 
 import numpy as np
+import cocotb
 from cocotb.triggers import FallingEdge, ReadOnly, RisingEdge
 from pyuvm import ConfigDB, uvm_analysis_port, uvm_driver, uvm_sequence_item, uvm_subscriber
 
@@ -32,6 +33,7 @@ class SaGroupItem(uvm_sequence_item):
         self.group = group
         self.pc = pc
         self.expect_axi = expect_axi      # (cause, body position of the LD_ST, AXI address)
+        self.foreign = None               # a foreign.ForeignGroup running next to the group (fgn_* holds)
         self.result: dict | None = None   # filled by the driver
 
     def __str__(self) -> str:
@@ -76,6 +78,10 @@ class SaDriver(uvm_driver):
             dut.num.value = len(body)
             dut.data_base.value = g.data_base
             dut.start.value = 1
+            fgn = None
+            if item.foreign is not None:
+                item.foreign.begin(dut)
+                fgn = cocotb.start_soon(item.foreign.run(dut, HANG_CYCLES // 4))
             await FallingEdge(dut.clk)
             dut.start.value = 0
             cycles = 1
@@ -90,6 +96,8 @@ class SaDriver(uvm_driver):
                     break
                 if cycles > HANG_CYCLES:
                     raise AssertionError(f"{item}: no done after {cycles} cycles (hang)")
+            if fgn is not None:
+                await fgn
             item.result = {"err": int(dut.err.value), "cause": int(dut.err_cause.value),
                            "pc": int(dut.err_pc.value), "addr": int(dut.err_addr.value), "cycles": cycles,
                            "perf": perf}
@@ -121,10 +129,17 @@ class SaScoreboard(uvm_subscriber):
         g, res = item.group, item.result
         self.groups += 1
         start, body, end = group_words(g.body)
+        problems = []
+        if item.foreign is not None:
+            # the foreign group precedes this one in program order: its DRAM writes come first
+            for addr, data in item.foreign.ref_writes:
+                a = addr - g.data_base
+                self.ref.state.dram[a:a + len(data)] = np.frombuffer(data, np.uint8)
+            problems += [f"foreign {item.foreign.fp.kind}: {m}"
+                         for m in item.foreign.verdict(res["perf"]["perf_array_stall"])[:5]]
         ref = self.ref.run_group(start, body, end, item.pc - 1)
         item.ref = ref
         got = ERROR_BY_CODE.get(res["cause"]).name if res["err"] else None
-        problems = []
         if item.expect_axi is not None:
             cause, pos, addr = item.expect_axi
             if got != cause or res["pc"] != item.pc + pos or res["addr"] != addr:

@@ -1,6 +1,7 @@
 """Functional coverage of the systolic-array engine: group kinds, transfers per buffer, partial last rows,
 multi-loop and negative-stride transfers, nest features (reduction marks, OUTER, OBUF hazard stalls),
-every error cause the engine reports for systolic-array groups, and relocation (data_base)."""
+every error cause the engine reports for systolic-array groups, relocation (data_base), and the foreign-footprint
+holds (each case kind of SaForeignTest, and a hold of each kind seen)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ BINS = (
     "error:BAD_FIELD", "error:IBUF_RANGE", "error:WBUF_RANGE", "error:BBUF_RANGE", "error:OBUF_RANGE",
     "error:AXI_SLVERR_load", "error:AXI_SLVERR_store",
     "data_base:nonzero",
+    "foreign:ld", "foreign:ld_obuf", "foreign:nest", "foreign:st", "foreign:all", "foreign:invalid",
+    "foreign:disjoint", "foreign:hold_ld", "foreign:hold_st", "foreign:hold_nest",
 )
 
 
@@ -33,6 +36,12 @@ def sample(hits: dict[str, int], item) -> None:
         hits[name] = hits.get(name, 0) + 1
 
     g, res = item.group, item.result
+    fgn = getattr(item, "foreign", None)
+    if fgn is not None:
+        add(f"foreign:{fgn.fp.kind}")
+        for name, n in fgn.waits.items():
+            if n:
+                add(f"foreign:hold_{name}")
     kind = g.kind.split(":")[0]
     if kind == "compiled":
         add(f"group:compiled_{g.kind.split(':')[1]}")

@@ -20,7 +20,7 @@ from genesys.verif.cocotb_runner import SIMULATORS, Bench, VerifResult, run_benc
 from .common import ENV_ARCH
 from .coverage import merge
 
-TESTS = ("SaRandomTest", "SaCompiledTest", "SaErrorTest")
+TESTS = ("SaRandomTest", "SaCompiledTest", "SaErrorTest", "SaForeignTest")
 DEFAULT_ITEMS = {"verilator": 30, "icarus": 6}
 
 

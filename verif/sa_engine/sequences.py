@@ -8,8 +8,10 @@ import random
 
 from pyuvm import ConfigDB, uvm_sequence
 
-from .common import ERROR_PAGE, items_default
+from .common import ERROR_PAGE, MODEL_DRAM, items_default
 from .components import SaGroupItem
+from .foreign import KINDS, Footprint, ForeignGroup, group_ranges, scenario
+from .reference import RefMachine, group_words
 from .stimulus import FIRST, Geometry, Group, RandomGroups, compiled_program, dump_group, fill_group, set32
 
 
@@ -25,10 +27,14 @@ class SaBaseSeq(uvm_sequence):
         self.geo = Geometry.of(self.arch)
         self.gen = RandomGroups(self.arch, self.rng)
 
-    async def run(self, group: Group, expect_axi=None, dump: bool = True):
+    async def run(self, group: Group, expect_axi=None, dump: bool = True, foreign: Footprint | None = None):
         group.data_base = self.data_base
         pc = self.rng.randrange(1, self.imem_depth - len(group.body) - 1)
         item = SaGroupItem("group", group, pc, expect_axi)
+        if foreign is not None:
+            sb = ConfigDB().get(None, "", "SCOREBOARD")
+            item.foreign = ForeignGroup(foreign, sb.ram, sb.ref.state.byte_view("OBUF"), self.geo.row["OBUF"],
+                                        self.geo.depth["OBUF"], random.Random(self.rng.random()))
         await self.start_item(item)
         await self.finish_item(item)
         if dump:
@@ -88,3 +94,28 @@ class SaErrorSeq(SaBaseSeq):
             await self.run(g, expect_axi=("AXI_SLVERR", len(body) - 1, ERROR_PAGE), dump=False)
             await self.fill()
         await self.run(self.gen.group())
+
+
+class SaForeignSeq(SaBaseSeq):
+    """Random legal groups next to a foreign (SIMD) group that still runs: per round one case of every kind of
+    foreign.KINDS (a footprint overlapping the group's LD reads, its LDs into OBUF, its nest's OBUF writes,
+    its STs, all of them; not valid at first; disjoint from the group)."""
+
+    async def body(self):
+        await self.setup()
+        await self.fill()
+        scratch = RefMachine(self.arch, MODEL_DRAM)      # legality of candidate groups
+        window = (self.data_base, self.data_base + MODEL_DRAM)
+        for _ in range(max(1, items_default(self.items) // 3)):
+            for kind in KINDS:
+                for _ in range(200):
+                    g = self.gen.group()
+                    if scratch.run_group(*group_words(g.body), 10).cause is not None:
+                        continue
+                    fp = scenario(kind, self.rng, group_ranges(self.geo, g.body, self.data_base),
+                                  self.geo.depth["OBUF"], window)
+                    if fp is not None:
+                        g.kind = "random"
+                        await self.run(g, foreign=fp)
+                        break
+        await self.run(self.gen.group())                  # and one group without a foreign group

@@ -2,7 +2,8 @@
 
 SaRandomTest builds the environment, attaches one AxiRam memory to the three AXI4 masters (ibuf, param,
 obuf; random pauses on every channel, one 4 KiB page answering SLVERR), fills the reference DRAM window
-with the RAM's bytes and runs SaRandomSeq. SaCompiledTest and SaErrorTest override the sequence.
+with the RAM's bytes and runs SaRandomSeq (fgn_active low). SaCompiledTest, SaErrorTest and SaForeignTest
+override the sequence.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pyuvm import ConfigDB, uvm_factory, uvm_test
 
 from .common import ERROR_PAGE, MODEL_DRAM, RAM_SIZE, clock_period_ps, load_arch, write_report
 from .env import SaEngineEnv
-from .sequences import SaCompiledSeq, SaErrorSeq, SaRandomSeq
+from .sequences import SaCompiledSeq, SaErrorSeq, SaForeignSeq, SaRandomSeq
 
 IFCS = ("ibuf", "param", "obuf")
 
@@ -91,7 +92,9 @@ class SaRandomTest(uvm_test):
     async def run_phase(self):
         self.raise_objection()
         dut = self.dut
-        for name in ("start", "pc", "num", "data_base", "abort", "run_start", "imem_rdata", "obuf_re", "obuf_raddr"):
+        for name in ("start", "pc", "num", "data_base", "abort", "run_start", "imem_rdata", "obuf_re", "obuf_raddr",
+                     "fgn_active", "fgn_valid", "fgn_obuf_lo", "fgn_obuf_hi", "fgn_wr_lo", "fgn_wr_hi", "fgn_rd_lo",
+                     "fgn_rd_hi"):
             getattr(dut, name).value = 0
         dut.rst_n.value = 0
         for _ in range(5):
@@ -125,4 +128,13 @@ class SaErrorTest(SaRandomTest):
 
     def build_phase(self):
         uvm_factory().set_type_override_by_type(SaRandomSeq, SaErrorSeq)
+        super().build_phase()
+
+
+@pyuvm.test()
+class SaForeignTest(SaRandomTest):
+    """Foreign-footprint holds: groups next to a foreign group the test plays (verif/sa_engine/foreign.py)."""
+
+    def build_phase(self):
+        uvm_factory().set_type_override_by_type(SaRandomSeq, SaForeignSeq)
         super().build_phase()
