@@ -41,3 +41,41 @@ def merge_coverage(reports: list[dict[str, Any]], names: list[str]) -> dict[str,
         for b, c in r.get("bins", {}).items():
             total[b] = total.get(b, 0) + int(c)
     return coverage_summary(total, names)
+
+
+# ---- what every testbench needs from its runner's environment (genesys.verif.bench_env) ----------------
+def clock_period_ps() -> int:
+    """The clock period the runner asked for (ps), made even so both clock phases are whole picoseconds."""
+    import os
+
+    from genesys.verif.bench_env import DEFAULT_CLOCK_PS, ENV_CLOCK_PS
+
+    period = int(os.environ.get(ENV_CLOCK_PS, DEFAULT_CLOCK_PS))
+    return period + (period & 1)
+
+
+def items_default(fallback: int) -> int:
+    """Items of a random sequence: the runner's request, else the test's own default."""
+    import os
+
+    from genesys.verif.bench_env import ENV_ITEMS
+
+    return int(os.environ.get(ENV_ITEMS, fallback))
+
+
+def write_report(test: str, kind: str, data: dict[str, Any], default=None):
+    """Write reports/<test>.<kind>.json for the runner to collect (nothing without a runner's out dir);
+    `default` converts values json cannot (numpy scalars, dataclasses)."""
+    import json
+    import os
+    from pathlib import Path
+
+    from genesys.verif.bench_env import ENV_OUT_DIR
+
+    out = os.environ.get(ENV_OUT_DIR)
+    if not out:
+        return None
+    path = Path(out) / f"{test}.{kind}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2, default=default) + "\n")
+    return path

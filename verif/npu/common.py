@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from genesys.verif.bench_common import clock_period_ps, items_default  # noqa: F401  (the testbench's helpers)
+from genesys.verif.bench_common import write_report as _write_report
 from genesys.verif.bench_env import DEFAULT_CLOCK_PS, ENV_CLOCK_PS, ENV_ITEMS, ENV_OUT_DIR  # noqa: F401
 
 ENV_CASES = "GENESYS_NPU_CASES"   # folder of the prepared cases (index.json + one folder per case)
@@ -58,23 +60,10 @@ def cases_dir() -> Path:
     return Path(path)
 
 
-def clock_period_ps() -> int:
-    period = int(os.environ.get(ENV_CLOCK_PS, DEFAULT_CLOCK_PS))
-    return period + (period & 1)
 
 
-def items_default(fallback: int) -> int:
-    return int(os.environ.get(ENV_ITEMS, fallback))
 
 
-def write_report(test: str, kind: str, data: dict[str, Any]) -> Path | None:
-    out = os.environ.get(ENV_OUT_DIR)
-    if not out:
-        return None
-    path = Path(out) / f"{test}.{kind}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=2, default=_jsonable) + "\n")
-    return path
 
 
 def _jsonable(o):
@@ -85,3 +74,7 @@ def _jsonable(o):
     if isinstance(o, np.ndarray):
         return o.tolist()
     return str(o)
+
+
+def write_report(test: str, kind: str, data: dict[str, Any]) -> Path | None:
+    return _write_report(test, kind, data, default=_jsonable)

@@ -4,11 +4,9 @@ the AxiRam behind the three AXI ports, and the per-test report files."""
 
 from __future__ import annotations
 
-import json
 import os
-from pathlib import Path
-from typing import Any
 
+from genesys.verif.bench_common import clock_period_ps, items_default, write_report  # noqa: F401  (the testbench's helpers)
 from genesys.verif.bench_env import DEFAULT_CLOCK_PS, ENV_CLOCK_PS, ENV_ITEMS, ENV_OUT_DIR  # noqa: F401
 
 ENV_ARCH = "GENESYS_SA_ENGINE_ARCH"    # preset name or config file of the rendered DUT
@@ -25,20 +23,6 @@ def load_arch():
     return _load(os.environ.get(ENV_ARCH, "4x4"))
 
 
-def clock_period_ps() -> int:
-    period = int(os.environ.get(ENV_CLOCK_PS, DEFAULT_CLOCK_PS))
-    return period + (period & 1)
 
 
-def items_default(fallback: int) -> int:
-    return int(os.environ.get(ENV_ITEMS, fallback))
 
-
-def write_report(test: str, kind: str, data: dict[str, Any]) -> Path | None:
-    out = os.environ.get(ENV_OUT_DIR)
-    if not out:
-        return None
-    path = Path(out) / f"{test}.{kind}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=2) + "\n")
-    return path

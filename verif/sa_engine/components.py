@@ -8,8 +8,8 @@ Timing discipline: inputs change just after a falling edge; outputs are sampled 
 
 from __future__ import annotations
 
-import numpy as np
 import cocotb
+import numpy as np
 from cocotb.triggers import FallingEdge, ReadOnly, RisingEdge
 from pyuvm import ConfigDB, uvm_analysis_port, uvm_driver, uvm_sequence_item, uvm_subscriber
 

@@ -22,7 +22,8 @@ import numpy as np
 from cocotb.triggers import FallingEdge, ReadOnly
 
 from genesys.sim import sa
-from genesys.sim.decoder import Decoder, Group as SimGroup
+from genesys.sim.decoder import Decoder
+from genesys.sim.decoder import Group as SimGroup
 
 from .reference import group_words
 
