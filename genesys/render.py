@@ -173,7 +173,7 @@ def render(arch: Arch | str, out_dir: Path | str, top_block: str = "systolic_arr
 
 # ---- rtl/: the rendered Verilog of every built-in preset, kept in the tree -----------------------------
 SNAPSHOT_ROOT = Path(__file__).resolve().parents[1] / "rtl"
-SNAPSHOT_BLOCK = "systolic_array"
+SNAPSHOT_BLOCK = "npu"
 
 
 def snapshot_files(preset: str) -> dict[str, str]:
@@ -214,7 +214,7 @@ def register(sub) -> None:
     p = sub.add_parser("render", help="render the Verilog of a preset from the templates")
     p.add_argument("--config", default=DEFAULT_PRESET, help=f"preset name or YAML path (default {DEFAULT_PRESET})")
     p.add_argument("-o", "--out", help="output folder (default build/<preset>/rtl)")
-    p.add_argument("--block", default="systolic_array", help="top block to render (default systolic_array)")
+    p.add_argument("--block", default="npu", help="top block to render (default npu: the whole NPU, genesys_top)")
     p.add_argument("--set", action="append", default=[], metavar="BLOCK.KNOB=VALUE", help="override a template knob")
     p.add_argument("--knobs", action="store_true", help="list the blocks and their knobs instead of rendering")
     p.add_argument("--snapshot", action="store_true",

@@ -1,6 +1,6 @@
 """The SIMD engine (templates/simd, genesys_simd_engine): static checks on every lint preset, the bench's
 reference against the simulator, pyuvm verification on Verilator (compiled SIMD groups of a tiny CNN, random
-legal groups, random illegal groups) and a mutation (the RAW hazard stall removed) that the bench must catch."""
+legal groups, random illegal groups) and mutations (the RAW forwarding broken) that the bench must catch."""
 
 from __future__ import annotations
 
@@ -109,17 +109,30 @@ def test_verilator_16x16(tmp_path):
     _assert_clean_pass(run_verification("16x16", tmp_path, items=20))
 
 
+# RAW hazards are resolved by forwarding FU results (docs/npu.md, SIMD engine): break it two ways
+# name: (line, mutated line, test that must fail, items)
+MUTATIONS = {
+    # no hazard detection at all: every operand is read from VMEM even while a write to its row is in flight
+    "no_forwarding": ("        if (!d_hz[p] && d_hm[", "        if (1'b0 && d_hm[", "SimdCompiledTest", 8),
+    # a result already on fu_out while the dependent op is in D is not captured (stale VMEM row instead);
+    # the compiled chains never reach that case (their dependent op is always in D before the result)
+    "no_capture_in_d": ("        r_fw   <= d_hz_now;", "        r_fw   <= '0;", "SimdRandomTest", 40),
+}
+
+
 @pytest.mark.simulator_required
-def test_mutation_no_hazard_stall_is_caught(tmp_path):
-    """Remove the RAW hazard stall: a body that reads a row still in flight must fail against the simulator."""
+@pytest.mark.parametrize("mutation", [
+    "no_forwarding", pytest.param("no_capture_in_d", marks=pytest.mark.slow)])
+def test_mutation_forwarding_is_caught(tmp_path, mutation):
+    """Break the RAW forwarding: a body that reads a row still in flight must fail against the simulator."""
     require_tool("verilator")
     rtl = tmp_path / "rtl"
     render("4x4", rtl, top_block="simd")
     src = rtl / "genesys_simd_engine.sv"
-    good = "      end else if (!d_haz && d_credit"
+    good, bad, test, items = MUTATIONS[mutation]
     text = src.read_text()
-    assert good in text
-    src.write_text(text.replace(good, "      end else if (d_credit"))
-    r = run_verification("4x4", tmp_path / "work", rtl_dir=rtl, items=8, test="SimdCompiledTest")
+    assert text.count(good) == 1
+    src.write_text(text.replace(good, bad))
+    r = run_verification("4x4", tmp_path / "work", rtl_dir=rtl, items=items, test=test)
     assert not r.passed
     assert "differ" in r.reason, r.reason
