@@ -1,14 +1,16 @@
-"""Static checks of the rendered systolic array: Verilator -Wall lint, Icarus -g2012 compile, Yosys
-read + hierarchy check (and a 4x4 synthesis), on square and non-square presets."""
+"""Static checks of the rendered systolic array (Verilator -Wall lint, Icarus -g2012 compile, Yosys read +
+hierarchy check, a 4x4 synthesis) and of the whole NPU genesys_top on every preset."""
 
 from __future__ import annotations
 
 import re
 import subprocess
+from pathlib import Path
 
 import pytest
 
 from genesys.arch import load_arch
+from genesys.render import render
 from genesys.tools import tool_env
 
 from .conftest import LINT_PRESETS, require_tool
@@ -90,3 +92,50 @@ def test_yosys_synthesizes_4x4(rendered):
     bank_bits = arch.ARRAY_N * arch.ARRAY_M * arch.buffers["WBUF"].depth * arch.WGT_WIDTH
     dffe = sum(int(n) for n in re.findall(r"\$_DFFE_P\w*\s+(\d+)", r.stdout.split("Printing statistics")[-1]))
     assert dffe >= bank_bits
+
+
+# ---- the whole NPU (genesys_top): every preset, every tool -------------------------------------------------
+ALL_PRESETS = ("4x4", "8x4", "8x8", "16x16", "32x32")
+
+
+@pytest.fixture(scope="session")
+def rendered_npu(tmp_path_factory):
+    cache: dict[str, tuple[Path, dict]] = {}
+
+    def get(preset: str) -> tuple[Path, dict]:
+        if preset not in cache:
+            out = tmp_path_factory.mktemp(f"npu_{preset}")
+            cache[preset] = (out, render(preset, out, top_block="npu"))
+        return cache[preset]
+
+    return get
+
+
+@pytest.mark.parametrize("preset", ALL_PRESETS)
+def test_npu_top_is_verilator_lint_wall_clean(rendered_npu, preset):
+    verilator = require_tool("verilator")
+    rtl, manifest = rendered_npu(preset)
+    assert manifest["top"] == "genesys_top"
+    r = _run([verilator, "--lint-only", "-Wall", "--top-module", "genesys_top", *manifest["files"]], rtl, timeout=600)
+    diagnostics = [line for line in (r.stdout + r.stderr).splitlines() if line.startswith("%")]
+    assert r.returncode == 0 and not diagnostics, "\n".join(diagnostics[:20]) or r.stderr
+
+
+@pytest.mark.parametrize("preset", ("4x4", "8x4", "16x16"))
+def test_npu_top_compiles_on_icarus(rendered_npu, preset, tmp_path):
+    iverilog = require_tool("icarus")
+    rtl, manifest = rendered_npu(preset)
+    r = _run([iverilog, "-g2012", "-o", str(tmp_path / "top.vvp"), "-s", "genesys_top", *_hdl(manifest)], rtl,
+             timeout=600)
+    errors = [line for line in (r.stdout + r.stderr).splitlines() if "error" in line.lower()]
+    assert r.returncode == 0 and not errors, "\n".join(errors[:20])
+
+
+@pytest.mark.synth_required
+@pytest.mark.parametrize("preset", ("4x4", "8x4", "16x16"))
+def test_npu_top_yosys_reads_and_checks_hierarchy(rendered_npu, preset):
+    yosys = require_tool("yosys")
+    rtl, manifest = rendered_npu(preset)
+    script = f"read_verilog -sv {' '.join(_hdl(manifest))}; hierarchy -check -top genesys_top"
+    r = _run([yosys, "-q", "-p", script], rtl, timeout=900)
+    assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
