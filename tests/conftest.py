@@ -7,6 +7,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as _hypothesis_settings
+
+# Property tests judge results, not speed: no per-example deadline (a loaded 2-core CI machine makes
+# single examples take over hypothesis's default 200 ms, which would fail correct code).
+_hypothesis_settings.register_profile("genesys", deadline=None)
+_hypothesis_settings.load_profile("genesys")
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
