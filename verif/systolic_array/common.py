@@ -3,8 +3,6 @@ the DUT itself, never typed), the pin-level bus functional model, and the per-te
 
 from __future__ import annotations
 
-import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,7 +11,11 @@ from cocotb.simtime import get_sim_time
 from cocotb.triggers import FallingEdge, ReadOnly, RisingEdge
 
 # Environment variables through which the runner talks to the testbench (see runner.py).
-from genesys.verif.bench_common import DutParamsMixin
+from genesys.verif.bench_common import (
+    DutParamsMixin,
+    clock_period_ps,  # noqa: F401  (the testbench's helper)
+)
+from genesys.verif.bench_common import write_report as _write_report
 from genesys.verif.bench_env import DEFAULT_CLOCK_PS, ENV_CLOCK_PS, ENV_ITEMS, ENV_OUT_DIR  # noqa: F401
 
 from .reference import pack, to_signed, unpack
@@ -32,11 +34,6 @@ class DutParams(DutParamsMixin):
     WBUF_ADDR_WIDTH: int
     OUTPUT_REG: int
     LATENCY: int
-
-
-def clock_period_ps() -> int:
-    period = int(os.environ.get(ENV_CLOCK_PS, DEFAULT_CLOCK_PS))
-    return period + (period & 1)  # even, so both clock phases are whole picoseconds
 
 
 class SaBfm:
@@ -130,13 +127,7 @@ class SaBfm:
 
 def write_report(test: str, kind: str, data: dict[str, Any]) -> Path | None:
     """Write one part (run / scoreboard / coverage) of a test's report as JSON, if the runner asked."""
-    out = os.environ.get(ENV_OUT_DIR)
-    if not out:
-        return None
-    path = Path(out) / f"{test}.{kind}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=2, default=_jsonable) + "\n")
-    return path
+    return _write_report(test, kind, data, default=_jsonable)
 
 
 def _jsonable(v: Any) -> Any:
