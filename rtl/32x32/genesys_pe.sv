@@ -13,7 +13,9 @@ module genesys_pe #(
   parameter int DATA_WIDTH      = 8,
   parameter int WGT_WIDTH       = 8,
   parameter int ACC_WIDTH       = 32,
-  parameter int WBUF_DEPTH      = genesys_pkg::WBUF_DEPTH
+  parameter int WBUF_DEPTH      = genesys_pkg::WBUF_DEPTH,
+  // 1: the product is registered and added one cycle later (psum_in must arrive one cycle after x_in)
+  parameter int PIPE            = genesys_pkg::SA_PE_PIPELINE
 ) (
   input  logic                              clk,
   input  logic                              rst_n,
@@ -54,12 +56,20 @@ module genesys_pe #(
   // ---- multiply-accumulate --------------------------------------------------------------------
   // Both operands widened (sign-extended) to the exact product width before multiplying; the product
   // is then sign-extended to ACC_WIDTH (>= PROD_WIDTH, checked by the config) and added.
-  logic signed [PROD_WIDTH-1:0] prod;
+  logic signed [PROD_WIDTH-1:0] prod, prod_add;
   assign prod = PROD_WIDTH'(x_in) * PROD_WIDTH'(wgt);
+
+  if (PIPE != 0) begin : g_pipe
+    logic signed [PROD_WIDTH-1:0] prod_q;
+    always_ff @(posedge clk) prod_q <= prod;
+    assign prod_add = prod_q;
+  end else begin : g_no_pipe
+    assign prod_add = prod;
+  end
 
   always_ff @(posedge clk) begin
     x_out       <= x_in;
-    psum_out    <= psum_in + ACC_WIDTH'(prod);
+    psum_out    <= psum_in + ACC_WIDTH'(prod_add);
     ld_addr_out <= ld_addr_in;
   end
 

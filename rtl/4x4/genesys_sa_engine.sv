@@ -18,7 +18,7 @@
 // Timing: an instruction takes 2 cycles (IMEM read, decode); an LD_ST 5 more for its range check, then
 // waits until its interface is idle. Compute nest: a 16-cycle range check, then one iteration per cycle
 // (read IBUF/BBUF/OBUF in cycle c, array input and weight switch in c+1, OBUF write in c+1+LAT with
-// LAT = ARRAY_N + ARRAY_M). An iteration that reads an OBUF row with a write still in flight waits until
+// LAT = ARRAY_N + ARRAY_M + SA_PE_PIPELINE). An iteration that reads an OBUF row with a write still in flight waits until
 // that write is done (LAT+1 cycles after the writer issued). `done` pulses one cycle after the last
 // transfer's status (or after the nest / the last instruction).
 //
@@ -203,9 +203,9 @@ module genesys_sa_engine #(
   localparam int OB_BEAT  = genesys_pkg::AXI_OBUF_WIDTH / 8;
   localparam int WGT_BYTES = genesys_pkg::WGT_WIDTH / 8;
   localparam int ROW_W    = (N > 1) ? $clog2(N) : 1;
-  // Array latency (genesys_systolic_array with OUTPUT_REG = 0): input in cycle c, result in c + LAT.
+  // Array latency (genesys_systolic_array LATENCY with OUTPUT_REG = 0): input in cycle c, result in c + LAT.
   localparam int SA_OUTPUT_REG = 0;
-  localparam int LAT      = N + M + SA_OUTPUT_REG;
+  localparam int LAT      = N + M + SA_OUTPUT_REG + genesys_pkg::SA_PE_PIPELINE;
   localparam int WQ       = LAT + 1;                     // OBUF writes in flight (hazard window)
 
   // ---- loop ids (docs/isa.md Semantics 3 "Decision: loop ids"; genesys.sim.sa.TRANSFER_LOOPS,

@@ -70,6 +70,9 @@ package genesys_pkg;
   localparam int IMEM_BYTES_PER_BEAT = 8;
   localparam int IMEM_BEATS_PER_ROW = 1;
 
+  // ---- micro-architecture knobs of the common block (templates/common/block.yaml) ----
+  localparam int SA_PE_PIPELINE = 1;  // PE product register: array latency + 1
+
   // ---- ISA encodings ----
   localparam logic [5:0] ISA_WORD_W = 6'd32;
   localparam logic [3:0] OP_SA_LOOP = 4'd9;

@@ -11,7 +11,8 @@
 //     and column j by j cycles internally (after one input register), and delays the column results by
 //     ARRAY_M-1-j cycles on the way out, so one aligned y vector leaves per cycle.
 //   * A vector presented with in_valid in cycle c comes out on out_psum with out_valid in cycle
-//     c + LATENCY, LATENCY = ARRAY_N + ARRAY_M (+1 with OUTPUT_REG). Throughput: one vector per cycle.
+//     c + LATENCY, LATENCY = ARRAY_N + ARRAY_M (+1 with OUTPUT_REG, +1 with the PE product register
+//     genesys_pkg::SA_PE_PIPELINE). Throughput: one vector per cycle.
 //   * out_psum is meaningful only while out_valid is high.
 //
 // Weights: PE[i][j] has its own bank of WBUF_DEPTH words.
@@ -59,7 +60,8 @@ module genesys_systolic_array #(
   // Derived values; localparams (not overridable) so they cannot disagree with the parameters above.
   // Testbenches read LATENCY and WBUF_ADDR_WIDTH back from the DUT.
   localparam int WBUF_ADDR_WIDTH = $clog2(WBUF_DEPTH);
-  localparam int LATENCY         = ARRAY_N + ARRAY_M + OUTPUT_REG;  // cycles from in_valid to out_valid
+  localparam int PIPE            = genesys_pkg::SA_PE_PIPELINE;      // PE product register (genesys_pe)
+  localparam int LATENCY         = ARRAY_N + ARRAY_M + OUTPUT_REG + PIPE;  // cycles from in_valid to out_valid
   localparam int ROW_WIDTH       = $clog2(ARRAY_N);
 
   // Interconnect, as flat vectors (Yosys 0.23 has no multi-dimensional packed arrays). Node (i, j):
@@ -96,7 +98,8 @@ module genesys_systolic_array #(
   for (genvar j = 0; j < ARRAY_M; j++) begin : g_col_edge
     localparam int T = j;                        // node (0, j)
     localparam int B = ARRAY_N * ARRAY_M + j;    // node (ARRAY_N, j), below the last PE
-    genesys_sa_delay #(.WIDTH(ACC_WIDTH), .DEPTH(j + 1), .RESET(0)) u_psum_skew (
+    // (one stage more with the PE product register: the first product of column j is ready a cycle later)
+    genesys_sa_delay #(.WIDTH(ACC_WIDTH), .DEPTH(j + 1 + PIPE), .RESET(0)) u_psum_skew (
       .clk(clk), .rst_n(rst_n), .d(in_psum[j*ACC_WIDTH +: ACC_WIDTH]), .q(v_h[T*ACC_WIDTH +: ACC_WIDTH]));
     genesys_sa_delay #(.WIDTH(ACC_WIDTH), .DEPTH(ARRAY_M - 1 - j + OUTPUT_REG), .RESET(0)) u_deskew (
       .clk(clk), .rst_n(rst_n), .d(v_h[B*ACC_WIDTH +: ACC_WIDTH]), .q(out_psum[j*ACC_WIDTH +: ACC_WIDTH]));
@@ -116,7 +119,7 @@ module genesys_systolic_array #(
       localparam int VO = VI + ARRAY_M;
       genesys_pe #(
         .DATA_WIDTH(DATA_WIDTH), .WGT_WIDTH(WGT_WIDTH), .ACC_WIDTH(ACC_WIDTH),
-        .WBUF_DEPTH(WBUF_DEPTH)
+        .WBUF_DEPTH(WBUF_DEPTH), .PIPE(PIPE)
       ) u_pe (
         .clk(clk), .rst_n(rst_n),
         .x_in(x_h[H*DATA_WIDTH +: DATA_WIDTH]), .x_out(x_h[(H+1)*DATA_WIDTH +: DATA_WIDTH]),
