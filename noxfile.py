@@ -7,6 +7,10 @@ a fresh virtualenv each time.
     nox -s verif -- --config 4x4 --config 8x4    # pyuvm RTL verification per preset
     nox -s regress -- --config 4x4 --config 16x16   # presets x flows (lint, sim, rtl, synth) + summary
     nox -s regress-full                          # + 8x8, 32x32, 8x4, every program, ResNet-18 at 32, 3 seeds
+    nox -s asic -- --config 16x16                # Yosys+ABC+OpenSTA on sky130 HD (--pdk, --liberty, --clock-mhz)
+    nox -s fpga -- --config 4x4                  # ECP5: Yosys synth_ecp5 + nextpnr-ecp5
+    nox -s vivado                                # Vivado project via Edalize (run when vivado is on PATH)
+    nox -s openroad                              # OpenROAD-flow-scripts config (run when ORFS is installed)
     nox -s report                                # summary of everything under build/
     nox -s networks                              # full-size networks vs ONNX Runtime (slow tests)
     nox -s bench                                 # ResNet-50/18 cycles and utilization on 16x16
@@ -95,6 +99,38 @@ def regress_full(session: nox.Session) -> None:
         presets = ["4x4", "8x4", "8x8", "16x16", "32x32"]
     _genesys(session, "regress", *[x for p in presets for x in ("--config", p)], "--programs", "full",
              "--seed", "1", "--seed", "2", "--seed", "3", "--build-dir", "build/regress-full", *rest)
+
+
+def _impl_session(session: nox.Session, flow: str) -> None:
+    """One implementation flow over the presets (default 4x4 and 16x16), in parallel up to the core count,
+    cached by input hash (an unchanged re-run takes seconds), then the summary with its plots. Extra arguments
+    go to `genesys regress` (e.g. --pdk nangate45, --clock-mhz 250, --jobs 1, --force, --resume)."""
+    presets, rest = _presets(session)
+    _genesys(session, "regress", "--flow", flow, *[x for p in presets for x in ("--config", p)], *rest)
+
+
+@nox.session
+def asic(session: nox.Session) -> None:
+    """ASIC synthesis with timing: genesys_top on a Liberty library (sky130 HD by default), area by block."""
+    _impl_session(session, "asic")
+
+
+@nox.session
+def fpga(session: nox.Session) -> None:
+    """ECP5 place and route (Yosys synth_ecp5 + nextpnr-ecp5): LUT/FF/DSP/BRAM and fmax; too-big presets skip."""
+    _impl_session(session, "fpga")
+
+
+@nox.session
+def vivado(session: nox.Session) -> None:
+    """Xilinx: a Vivado project generated through Edalize, built when vivado is on PATH; else a Yosys estimate."""
+    _impl_session(session, "vivado")
+
+
+@nox.session
+def openroad(session: nox.Session) -> None:
+    """OpenROAD-flow-scripts: the design config through Edalize, run when ORFS is installed; else skipped."""
+    _impl_session(session, "openroad")
 
 
 @nox.session

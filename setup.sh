@@ -72,6 +72,7 @@ sed -i -e 's/^CFG_CXXFLAGS_PCH_I = *$/CFG_CXXFLAGS_PCH_I = -include/' \
 .venv/bin/genesys tools
 
 if ((RUN_MAIN)); then
-  # The main job: render, lint, verify and synthesize the default preset, then the summary.
-  exec .venv/bin/genesys regress --config "${GENESYS_PRESET:-4x4}"
+  # The main job: render, lint, verify and synthesize the default preset, then the summary. The implementation
+  # flows (asic, fpga, vivado, openroad: tens of minutes each on the whole NPU) have nox sessions of their own.
+  exec .venv/bin/genesys regress --config "${GENESYS_PRESET:-4x4}" --flow lint --flow sim --flow rtl --flow synth
 fi

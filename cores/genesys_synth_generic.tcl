@@ -8,9 +8,11 @@
 # memory bits, the way an ASIC or FPGA flow maps them to SRAM macros or block RAM. Then a `check` for
 # driver problems, the cell statistics teed to stat.txt and the kept memories (whose bits `stat` does not
 # count) dumped to memories.txt, both for the flow runner.
+# -noshare: Yosys's SAT-based resource sharing ran for over 10 minutes on the SIMD lanes' FP datapaths
+# of genesys_top and gains little there; the asic flow (flows/asic.py) skips it too.
 proc synth_generic {args} {
   # begin..coarse of `synth` (elaboration, FSM, memory inference without mapping, word-level opt)
-  yosys synth -flatten -run :fine {*}$args
+  yosys synth -flatten -noshare -run :fine {*}$args
   # `synth`'s fine step without memory_map: gate-level techmap and ABC for the logic
   yosys opt -fast -full
   yosys techmap

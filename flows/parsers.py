@@ -114,6 +114,74 @@ def parse_yosys_stat(text: str) -> dict[str, Any]:
     return totals
 
 
+def parse_yosys_stat_modules(text: str) -> dict[str, Any]:
+    """Every module of a hierarchical ``stat`` report: ``{"modules": {name: {"cells_by_type", "cells"}},
+    "instances": {module: count in the whole design}, "top": name}`` (``instances`` from the design hierarchy
+    section; a design of one module counts it once). Cell types that are modules of the design are submodule
+    instances, not cells."""
+    modules: dict[str, dict[str, Any]] = {}
+    instances: dict[str, int] = {}
+    section = None
+    in_cells = in_hier = False
+    for raw in text.splitlines():
+        line = raw.strip()
+        header = _STAT_HEADER.match(line)
+        if header:
+            name = header["name"]
+            in_hier, in_cells = name == "design hierarchy", False
+            section = None if in_hier else modules.setdefault(name.lstrip("\\"), {"cells_by_type": {}, "cells": 0})
+            if section is not None:
+                section["cells_by_type"].clear()
+            continue
+        count = _STAT_COUNT.match(line)
+        if count:
+            in_cells = count["what"] == "cells" and section is not None
+            if in_cells:
+                section["cells"] = int(count["n"])
+            if in_hier:
+                in_hier = False  # the hierarchy list ends where the totals begin
+            continue
+        if in_hier:
+            m = _STAT_CELL_TYPE.match(line)
+            if m:
+                instances[m["type"].lstrip("\\")] = int(m["n"])
+            continue
+        if in_cells:
+            m = _STAT_CELL_TYPE.match(line)
+            if m:
+                section["cells_by_type"][m["type"]] = int(m["n"])
+                continue
+            in_cells = False
+    top = next(iter(instances), None)
+    if not instances and len(modules) == 1:
+        top = next(iter(modules))
+        instances[top] = 1
+    return {"modules": modules, "instances": instances, "top": top}
+
+
+def parse_sta_checks(text: str) -> dict[str, Any]:
+    """The worst path of an OpenSTA ``report_checks -path_delay max`` report: startpoint, endpoint, data
+    arrival (ns), required time, slack (ns), and the path's cells. ``{}`` when there is no path."""
+    start = re.search(r"^Startpoint:\s*(\S+)(?:\s*\((.*?)\))?", text, re.M)
+    end = re.search(r"^Endpoint:\s*(\S+)(?:\s*\((.*?)\))?", text, re.M)
+    slack = re.search(r"^\s*(-?[\d.]+)\s+slack\s+\((MET|VIOLATED)\)", text, re.M)
+    if not (start and end and slack):
+        return {}
+    arrival = re.search(r"^\s*(-?[\d.]+)\s+data arrival time", text, re.M)
+    required = re.search(r"^\s*(-?[\d.]+)\s+data required time", text, re.M)
+    group = re.search(r"^Path Group:\s*(\S+)", text, re.M)
+    return {"start": start.group(1), "start_kind": (start.group(2) or "").strip(), "end": end.group(1),
+            "end_kind": (end.group(2) or "").strip(), "arrival_ns": float(arrival.group(1)) if arrival else None,
+            "required_ns": float(required.group(1)) if required else None, "slack_ns": float(slack.group(1)),
+            "met": slack.group(2) == "MET", "group": group.group(1) if group else ""}
+
+
+def parse_sta_value(text: str, name: str) -> float | None:
+    """A ``report_wns`` / ``report_tns`` line (``wns -1.23``)."""
+    m = re.search(rf"^{name}\s+(-?[\d.]+)", text, re.M)
+    return float(m.group(1)) if m else None
+
+
 # "Warning: ..." or, for front-end messages, "file.v:4: Warning: ...".
 _YOSYS_WARNING = re.compile(r"^(?:\S+:\d+: )?Warning: (?P<message>.*)$")
 

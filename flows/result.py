@@ -16,7 +16,8 @@ from typing import Any
 
 from genesys.errors import GenesysError
 
-SCHEMA = "genesys.flow_result/1"
+SCHEMA = "genesys.flow_result/2"
+READABLE_SCHEMAS = ("genesys.flow_result/1", SCHEMA)  # /1 had no implementation figures; they read as None
 RESULT_FILE = "result.json"
 # Outcomes a flow can have. "error" is never written by a flow: the report uses it for a result
 # file it could not read (corrupt JSON, wrong schema), so that one bad file does not hide the rest.
@@ -40,6 +41,19 @@ class FlowResult:
     log: str = ""
     started: str = ""
     command: list[str] = field(default_factory=list)
+    # Implementation figures, typed and top-level so reports and scripts never dig in `metrics` (None: the
+    # flow does not measure it). Area in um^2 (ASIC), timing against the flow's clock, FPGA resources.
+    area_um2: float | None = None
+    fmax_mhz: float | None = None
+    wns_ns: float | None = None
+    tns_ns: float | None = None
+    clock_mhz: float | None = None
+    luts: int | None = None
+    ffs: int | None = None
+    dsps: int | None = None
+    brams: int | None = None
+    # The inputs' hash (rendered RTL, flow options, tool version): a re-run with the same key reuses this result
+    cache_key: str = ""
 
     def __post_init__(self) -> None:
         if self.status not in REPORT_STATUSES:
@@ -56,7 +70,7 @@ class FlowResult:
     def from_dict(cls, data: Any, source: str = "<dict>") -> FlowResult:
         if not isinstance(data, dict):
             raise GenesysError(f"{source}: expected a JSON object, got {type(data).__name__}")
-        if data.get("schema") != SCHEMA:
+        if data.get("schema") not in READABLE_SCHEMAS:
             raise GenesysError(f"{source}: schema is {data.get('schema')!r}, expected {SCHEMA!r}")
         known = {f.name for f in fields(cls)}
         missing = [n for n in ("preset", "flow", "status") if n not in data]

@@ -38,7 +38,9 @@ from genesys.flows.fusesoc_generator import DEFAULT_BLOCK, PRESET_ENV
 from genesys.flows.result import FlowResult, now_iso
 from genesys.tools import find_tool, missing_reason, tool_env
 
-FLOWS = ("lint", "sim", "rtl", "synth")  # in regression order
+FLOWS = ("lint", "sim", "rtl", "synth", "asic", "fpga", "vivado", "openroad")  # in regression order
+IMPL_FLOW_NAMES = ("asic", "fpga", "vivado", "openroad")  # genesys.flows.impl: cached by input hash
+IMPL_DEFAULT_BLOCK = "npu"  # implementation flows run on genesys_top unless --block names another block
 SIMULATORS = ("verilator", "icarus")
 REPO = Path(__file__).resolve().parents[1]
 CORES_DIR = REPO / "cores"
@@ -96,8 +98,8 @@ def run_flow(flow: str, arch: Arch | str | Path, build_root: Path | str = Path("
     """
     if flow not in FLOWS:
         raise GenesysError(f"unknown flow '{flow}'; choose one of {', '.join(FLOWS)}")
-    allowed = {"lint": {"block"}, "synth": {"block"}, "sim": {"simulator", "seed", "items", "test", "block"},
-               "rtl": {"programs", "seed", "latency"}}[flow]
+    allowed = ({"lint": {"block"}, "synth": {"block"}, "sim": {"simulator", "seed", "items", "test", "block"},
+                "rtl": {"programs", "seed", "latency"}}.get(flow) or _impl_module(flow).OPTIONS | {"block", "force"})
     unknown = sorted(k for k, v in opts.items() if k not in allowed and v is not None)
     if unknown:
         raise GenesysError(f"flow '{flow}' takes no option {unknown[0]!r}; its options: {', '.join(sorted(allowed))}")
@@ -115,11 +117,18 @@ def run_flow(flow: str, arch: Arch | str | Path, build_root: Path | str = Path("
     flow_dir = build_root / arch.name / name
     flow_dir.mkdir(parents=True, exist_ok=True)
 
+    key = ""
+    if flow in IMPL_FLOW_NAMES:
+        cached, key = _cached_result(flow, arch, build_root, opts)
+        if cached:
+            return cached
     result = FlowResult(preset=arch.name, flow=name, status="failed", reason="interrupted before completion",
-                        started=now_iso())
+                        started=now_iso(), cache_key=key)
     t0 = time.monotonic()
     try:
-        if flow == "sim":
+        if flow in IMPL_FLOW_NAMES:
+            _run_impl(result, flow, arch, flow_dir, build_root, opts)
+        elif flow == "sim":
             _run_sim(result, arch, flow_dir, build_root, simulator, opts)
         elif flow == "rtl":
             _run_rtl(result, arch, flow_dir, build_root, opts)
@@ -140,6 +149,50 @@ def run_flow(flow: str, arch: Arch | str | Path, build_root: Path | str = Path("
         result.wall_seconds = round(time.monotonic() - t0, 3)
         result.write(build_root)
     return result
+
+
+# ---- implementation flows (asic, fpga, vivado, openroad; genesys.flows.impl) -------------------------
+def _impl_module(flow: str):
+    from genesys.flows.impl import IMPL_FLOWS
+    return importlib.import_module(IMPL_FLOWS[flow])
+
+
+def _impl_opts(opts: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in opts.items() if k not in ("force", "block") and v is not None}
+
+
+def _cached_result(flow: str, arch: Arch, build_root: Path, opts: dict[str, Any]) -> tuple[FlowResult | None, str]:
+    """The stored result when its inputs are unchanged (same cache key) and it passed or was skipped; a failed
+    or interrupted run always runs again, and so does everything with force=True."""
+    from genesys.flows.impl import cache_key
+
+    mod = _impl_module(flow)
+    block = opts.get("block") or IMPL_DEFAULT_BLOCK
+    fopts = _impl_opts(opts)
+    key = cache_key(flow, arch, block, fopts, mod.tool_versions(fopts), mod.input_files(fopts))
+    path = FlowResult.path_for(build_root, arch.name, flow)
+    if opts.get("force") or not path.is_file():
+        return None, key
+    try:
+        prev = FlowResult.read(path)
+    except (GenesysError, OSError):
+        return None, key
+    if prev.cache_key == key and prev.status in ("passed", "skipped"):
+        prev.metrics["cached"] = True  # shown by `genesys flow`; the file on disk keeps the original run
+        return prev, key
+    return None, key
+
+
+def _run_impl(result: FlowResult, flow: str, arch: Arch, flow_dir: Path, build_root: Path,
+              opts: dict[str, Any]) -> None:
+    from genesys.flows.impl import FlowContext, render_rtl
+
+    mod = _impl_module(flow)
+    result.tool, result.reason = mod.TOOL, ""  # an exception or Ctrl-C sets its own reason (run_flow)
+    ctx = FlowContext(arch=arch, flow=flow, flow_dir=flow_dir, build_root=build_root, opts=_impl_opts(opts),
+                      result=result, block=opts.get("block") or IMPL_DEFAULT_BLOCK)
+    render_rtl(ctx)
+    mod.run(ctx)
 
 
 # ---- FuseSoC flows (lint, synth) -----------------------------------------------------------------
@@ -312,10 +365,12 @@ def _run_rtl(result: FlowResult, arch: Arch, flow_dir: Path, build_root: Path, o
 
 
 # ---- running a tool ----------------------------------------------------------------------------------
-def run_logged(command: list[str], log: Path, cwd: Path, env: dict[str, str]) -> dict[str, Any]:
+def run_logged(command: list[str], log: Path, cwd: Path, env: dict[str, str],
+               timeout: float | None = None) -> dict[str, Any]:
     """Run ``command`` with stdout and stderr going to ``log`` (streamed, so an interrupted run keeps
     its log). Returns the exit status and the peak resident memory of the command and everything it
-    waited for (Linux ``wait4`` rusage), in MB. Ctrl-C stops the whole process group it started."""
+    waited for (Linux ``wait4`` rusage), in MB. Ctrl-C stops the whole process group it started; so does
+    ``timeout`` (seconds), which then raises GenesysError naming the log."""
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("w") as out:
         out.write(f"$ {' '.join(command)}\n# cwd {cwd}; {PRESET_ENV}={env.get(PRESET_ENV, '')}\n")
@@ -325,12 +380,33 @@ def run_logged(command: list[str], log: Path, cwd: Path, env: dict[str, str]) ->
                                     start_new_session=True)
         except OSError as e:
             raise GenesysError(f"could not start {command[0]}: {e.strerror or e}") from None
+        timer, fired = None, []
+        if timeout:
+            import threading
+
+            def expire() -> None:  # signals only: the main thread is the one waiting for the process
+                fired.append(True)
+                for sig in (signal.SIGTERM, signal.SIGKILL):
+                    try:
+                        os.killpg(proc.pid, sig)
+                    except ProcessLookupError:
+                        return
+                    time.sleep(5)
+            timer = threading.Timer(timeout, expire)
+            timer.daemon = True
+            timer.start()
         try:
             _, status, usage = os.wait4(proc.pid, 0)
         except KeyboardInterrupt:
             _stop_group(proc)
             raise
+        finally:
+            if timer:
+                timer.cancel()
         proc.returncode = os.waitstatus_to_exitcode(status)
+        if fired:
+            out.write(f"\n# stopped after the {timeout:.0f} s time limit\n")
+            raise GenesysError(f"{Path(command[0]).name} exceeded its {timeout:.0f} s time limit; see {log}")
     return {"returncode": proc.returncode, "peak_rss_mb": round(usage.ru_maxrss / 1024, 1)}
 
 
@@ -355,17 +431,18 @@ def _rel(path: Path, root: Path) -> str:
 
 
 # ---- regression --------------------------------------------------------------------------------------
-def regress(presets: Iterable[str | Path], flows: Iterable[str] = FLOWS, build_root: Path | str = Path("build"),
-            simulator: str = "verilator", on_result: Callable[[FlowResult], None] | None = None,
-            progress: bool = True, programs: str = "ci", seeds: Iterable[int] = (1,),
-            block: str = "npu") -> list[FlowResult]:
-    """Every flow for every preset, in order (lint, sim, rtl, synth), with a progress bar; results are
-    written as they finish, so an interrupted regression keeps what it did. lint and synth run on `block`
-    (default npu: genesys_top); sim runs the systolic array's and the whole NPU's pyuvm environments; rtl runs
-    `programs` (flows/programs.py) once per seed."""
-    from tqdm import tqdm
+REGRESS_STATE = "regress_state.json"
+# Flows that share per-preset build products (the cocotb and harness builds under build/<preset>/) run one
+# after another; every other job may run beside anything.
+SERIAL_FLOWS = ("sim", "rtl")
 
-    archs = [load_arch(p) for p in presets]  # validate every config before spending minutes on tools
+
+def regress_jobs(archs: list[Arch], flows: Iterable[str], simulator: str = "verilator", programs: str = "ci",
+                 seeds: Iterable[int] = (1,), block: str = "npu",
+                 impl_opts: dict[str, dict[str, Any]] | None = None) -> list[tuple[Arch, str, dict]]:
+    """The (arch, flow, options) jobs of a regression, in regression order. lint/synth and the implementation
+    flows run on `block`; sim runs the systolic array's and the whole NPU's pyuvm environments; rtl runs
+    `programs` once per seed. ``impl_opts`` = {flow: {option: value}} for the implementation flows."""
     flows = [f for f in FLOWS if f in set(flows)]
     seeds = list(seeds) or [1]
     jobs: list[tuple[Arch, str, dict]] = []
@@ -373,18 +450,111 @@ def regress(presets: Iterable[str | Path], flows: Iterable[str] = FLOWS, build_r
         for f in flows:
             if f in ("lint", "synth"):
                 jobs.append((a, f, {"block": block}))
+            elif f in IMPL_FLOW_NAMES:
+                jobs.append((a, f, {"block": block, **(impl_opts or {}).get(f, {})}))
             elif f == "sim":
                 jobs.append((a, f, {"simulator": simulator}))
                 jobs.append((a, f, {"simulator": simulator, "block": "npu"}))
             else:
                 jobs += [(a, f, {"programs": programs, "seed": s}) for s in seeds]
-    results = []
-    with tqdm(total=len(jobs), unit="flow", disable=not progress, leave=False) as bar:
-        for arch, flow, opts in jobs:
-            bar.set_description(f"{arch.name} {flow_id(flow, opts.get('simulator', 'verilator'), opts.get('block'), opts.get('seed'))}")
-            res = run_flow(flow, arch, build_root, **opts)
+    return jobs
+
+
+def _job_name(arch: Arch, flow: str, opts: dict) -> str:
+    return f"{arch.name} {flow_id(flow, opts.get('simulator') or 'verilator', opts.get('block') if flow == 'sim' else None, opts.get('seed') if flow == 'rtl' else None)}"
+
+
+def _run_chain(chain: list[tuple[Arch, str, dict]], build_root: Path) -> list[FlowResult]:
+    """A worker's share: jobs that must run in order, one after another."""
+    return [run_flow(flow, arch, build_root, **opts) for arch, flow, opts in chain]
+
+
+def _finished_earlier(arch: Arch, flow: str, opts: dict, build_root: Path, since: str) -> FlowResult | None:
+    """The job's result when the interrupted regression (started at ``since``) already finished it."""
+    name = _job_name(arch, flow, opts).split(" ", 1)[1]
+    path = FlowResult.path_for(build_root, arch.name, name)
+    try:
+        prev = FlowResult.read(path)
+    except (GenesysError, OSError):
+        return None
+    if prev.started >= since and not prev.reason.startswith("interrupted"):
+        return prev
+    return None
+
+
+def regress(presets: Iterable[str | Path], flows: Iterable[str] = FLOWS, build_root: Path | str = Path("build"),
+            simulator: str = "verilator", on_result: Callable[[FlowResult], None] | None = None,
+            progress: bool = True, programs: str = "ci", seeds: Iterable[int] = (1,),
+            block: str = "npu", jobs: int | None = 1, impl_opts: dict[str, dict[str, Any]] | None = None,
+            resume: bool = False) -> list[FlowResult]:
+    """Every flow for every preset (:func:`regress_jobs`), with a progress bar; results are written as they
+    finish, so an interrupted regression keeps what it did.
+
+    ``jobs`` > 1 runs independent jobs in parallel worker processes (None: one per core); sim and rtl of one
+    preset stay in order in one worker. ``resume`` skips the jobs that the last, interrupted regression in
+    ``build_root`` finished (its start time is in regress_state.json); implementation flows are also skipped
+    whenever their cached result still matches their inputs (see :func:`run_flow`)."""
+    import json
+
+    from tqdm import tqdm
+
+    archs = [load_arch(p) for p in presets]  # validate every config before spending minutes on tools
+    build_root = Path(build_root).resolve()
+    ensure_build_root(build_root)
+    all_jobs = regress_jobs(archs, flows, simulator, programs, seeds, block, impl_opts)
+    state_path = build_root / REGRESS_STATE
+    started = now_iso()
+    if resume and state_path.is_file():
+        try:
+            started = json.loads(state_path.read_text())["started"]
+        except (ValueError, KeyError, OSError):
+            pass
+    state_path.write_text(json.dumps({"started": started, "jobs": [_job_name(*j) for j in all_jobs]}, indent=1) + "\n")
+
+    results: list[FlowResult] = []
+    todo = []
+    for job in all_jobs:
+        prev = _finished_earlier(*job, build_root, started) if resume else None
+        if prev is not None:
+            prev.metrics["resumed"] = True
+            results.append(prev)
+            if on_result:
+                on_result(prev)
+        else:
+            todo.append(job)
+    chains: list[list[tuple[Arch, str, dict]]] = []
+    serial: dict[str, list] = {}
+    for job in todo:
+        arch, flow, _ = job
+        if flow in SERIAL_FLOWS:
+            if arch.name not in serial:
+                serial[arch.name] = []
+                chains.append(serial[arch.name])
+            serial[arch.name].append(job)
+        else:
+            chains.append([job])
+    workers = max(1, min(jobs or os.cpu_count() or 1, len(chains)))
+    with tqdm(total=len(todo), unit="flow", disable=not progress, leave=False) as bar:
+        def done(res: FlowResult) -> None:
             results.append(res)
             if on_result:
                 on_result(res)
             bar.update(1)
-    return results
+
+        if workers == 1:
+            for arch, flow, opts in todo:
+                bar.set_description(_job_name(arch, flow, opts))
+                done(run_flow(flow, arch, build_root, **opts))
+        else:
+            from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+            bar.set_description(f"{workers} jobs in parallel")
+            with ProcessPoolExecutor(max_workers=workers) as pool:
+                pending = {pool.submit(_run_chain, chain, build_root) for chain in chains}
+                while pending:
+                    finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    for fut in finished:
+                        for res in fut.result():
+                            done(res)
+    order = {_job_name(*j): i for i, j in enumerate(all_jobs)}
+    return sorted(results, key=lambda r: order.get(f"{r.preset} {r.flow}", len(order)))

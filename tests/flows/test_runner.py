@@ -256,7 +256,8 @@ def test_regress_runs_presets_by_flows_in_order_and_summarises(tmp_path, monkeyp
                                                                fake_programs, capsys):
     monkeypatch.setenv("FAKE_FUSESOC_MODE", "synth_pass")  # lint passes too: the fake prints no diagnostics
     code = genesys_cli.main(["regress", "--config", "8x4", "--config", "4x4", "--build-dir", str(tmp_path),
-                             "--seed", "1", "--seed", "2"])
+                             "--seed", "1", "--seed", "2", "--flow", "lint", "--flow", "sim", "--flow", "rtl",
+                             "--flow", "synth", "--jobs", "1"])  # one process: the fakes record calls
     out = capsys.readouterr().out
     assert code == 0
     summary = json.loads((tmp_path / "summary.json").read_text())
@@ -269,6 +270,14 @@ def test_regress_runs_presets_by_flows_in_order_and_summarises(tmp_path, monkeyp
     assert "| 8x4 | synth | passed |" in out and (tmp_path / "summary.html").is_file()
     assert "5/5 programs bit-exact" in out and "+50% vs timing model" in out
     assert (tmp_path / "4x4" / "rtl_s2" / "result.json").is_file() and (tmp_path / "junit.xml").is_file()
+
+
+def test_regress_runs_every_flow_by_default_including_the_implementation_flows():
+    from genesys.flows.runner import FLOWS, IMPL_FLOW_NAMES, regress_jobs
+
+    jobs = regress_jobs([load_arch("4x4")], FLOWS)
+    assert {f for _, f, _ in jobs} == set(FLOWS) and set(IMPL_FLOW_NAMES) <= {f for _, f, _ in jobs}
+    assert all(o["block"] == "npu" for _, f, o in jobs if f in IMPL_FLOW_NAMES)
 
 
 def runner_programs_ci():
