@@ -5,7 +5,7 @@ a fresh virtualenv each time.
     nox -s lint                                  # ruff + Verilator lint of the default presets
     nox -s tests                                 # unit tests that need no simulator
     nox -s verif -- --config 4x4 --config 8x4    # pyuvm RTL verification per preset
-    nox -s regress -- --config 4x4 --config 16x16   # presets x flows (lint, sim, rtl, synth) + summary
+    nox -s regress -- --config 4x4 --config 16x16   # presets x every flow (verification + implementation) + summary
     nox -s regress-full                          # + 8x8, 32x32, 8x4, every program, ResNet-18 at 32, 3 seeds
     nox -s asic -- --config 16x16                # Yosys+ABC+OpenSTA on sky130 HD (--pdk, --liberty, --clock-mhz)
     nox -s fpga -- --config 4x4                  # ECP5: Yosys synth_ecp5 + nextpnr-ecp5

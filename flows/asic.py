@@ -45,7 +45,7 @@ TIMEOUTS = {"elab": 3 * 3600, "map": 6 * 3600, "sta": 3600}  # seconds; a stuck 
 # cells count as "buffers" wherever they sit (a PE's weight bank is a buffer, not array logic).
 BLOCK_OF_MODULE = (
     ("array", ("genesys_systolic_array", "genesys_pe", "genesys_sa_delay")),
-    ("buffers", ("genesys_sa_ram", "genesys_simd_vmem", "genesys_wbuf")),
+    ("buffers", ("genesys_sa_ram", "genesys_simd_vmem")),
     ("simd", ("genesys_simd_",)),
     ("dma", ("genesys_dma", "genesys_stream_")),
     ("control", ("genesys_",)),
@@ -78,6 +78,18 @@ def module_base(module: str) -> str:
     return m.group(1) if m else module.lstrip("\\")
 
 
+def clock_target(ctx: FlowContext) -> float:
+    """--clock-mhz, else the preset's CLOCK_MHZ (the ASIC target)."""
+    value = ctx.opts.get("clock_mhz")
+    try:
+        mhz = float(ctx.arch.CLOCK_MHZ if value is None else value)
+    except (TypeError, ValueError):
+        raise GenesysError(f"--clock-mhz must be a number of MHz, not {value!r}") from None
+    if not 0 < mhz <= 10_000:
+        raise GenesysError(f"--clock-mhz must be in (0, 10000], not {mhz:g}")
+    return mhz
+
+
 def run(ctx: FlowContext) -> None:
     res = ctx.result
     for tool in ("yosys", "opensta"):
@@ -88,17 +100,18 @@ def run(ctx: FlowContext) -> None:
     memories = ctx.opts.get("memories") or "macro"
     if memories not in MEMORY_MODELS:
         raise GenesysError(f"--memories must be one of {', '.join(MEMORY_MODELS)}, not {memories!r}")
-    try:
+    try:  # a PDK that is not installed skips; a wrong --pdk or --liberty fails (raised on)
         lib_src, tech = pdk.find_liberty(ctx.opts.get("pdk"), ctx.opts.get("liberty"))
-    except GenesysError as e:
+    except pdk.LibertyNotInstalled as e:
         res.status, res.reason = "skipped", str(e)
         return
-    clock_mhz = float(ctx.opts.get("clock_mhz") or ctx.arch.CLOCK_MHZ)
-    if not 0 < clock_mhz <= 10_000:
-        raise GenesysError(f"--clock-mhz must be in (0, 10000], not {clock_mhz}")
+    clock_mhz = clock_target(ctx)
     period_ns = 1000.0 / clock_mhz
     res.clock_mhz = clock_mhz
     lib = pdk.prepare_liberty(lib_src, tech, ctx.build_root / ".liberty")
+    if abs(lib.time_unit_ns - 1.0) > 1e-9:  # the period, ABC's -D and the macro stubs are all written in ns
+        raise GenesysError(f"{lib_src}: time_unit is {lib.time_unit_ns:g} ns; the asic flow times libraries in "
+                           "1ns units (sky130, NanGate45, most open PDKs): convert the library or ask for support")
     m = res.metrics
     m.update({"pdk": tech.name, "liberty": str(lib_src), "library": lib.library, "memory_model": memories,
               "dont_use_cells": len(lib.removed), "opensta_version": find_tool("opensta").version or ""})
@@ -167,7 +180,7 @@ write_verilog -noattr -noexpr -nohex -nodec netlist.v
     if not path:
         raise GenesysError(f"OpenSTA reported no timing path; see {ctx.flow_dir / 'sta.log'}")
     slack = path["slack_ns"]
-    res.wns_ns = round(min(slack, 0.0), 3)
+    res.wns_ns = round(slack, 3)  # signed worst slack, as Vivado's WNS: negative when the clock is missed
     tns = parsers.parse_sta_value(sta, "tns")
     res.tns_ns = round(tns, 3) if tns is not None else None
     res.fmax_mhz = round(1000.0 / (period_ns - slack), 1)

@@ -25,7 +25,8 @@ def register(sub) -> None:
     p.add_argument("--seed", type=int, help="random seed for sim (default 1)")
     p.add_argument("--items", type=int, help="sequence items per test for sim (default: the env's)")
     p.add_argument("--block", help="sim: the block whose pyuvm environment runs (systolic_array, dma, npu; "
-                                   "default systolic_array); lint/synth: the core (default systolic_array)")
+                                   "default systolic_array); lint/synth: the core (default systolic_array); asic/fpga/vivado/"
+                                   "openroad: the block implemented (default npu: genesys_top)")
     p.add_argument("--programs", help="rtl: program set (ci, ops, full) or a comma-separated list of op:<name>, cnn, "
                                       "<model>@<resolution> (default ci)")
     p.add_argument("--latency", type=int, help="rtl: memory latency in cycles, also the simulator's DMA latency "
@@ -35,7 +36,8 @@ def register(sub) -> None:
     p.set_defaults(func=_flow_cli)
 
     r = sub.add_parser("regress", help="run every flow for every preset, then write the summary",
-                       description="Run the flows (lint, sim, rtl, synth, in that order) for each preset, then "
+                       description="Run the flows (default all: lint, sim, rtl, synth, asic, fpga, vivado, openroad, in that "
+                                   "order) for each preset, then "
                                    "write summary.md/.html/.json into the build dir and print the table. "
                                    "Exits non-zero if any flow failed; skipped flows are not failures.")
     r.add_argument("--config", action="append", help=f"preset name or YAML path; repeat for several "
@@ -107,6 +109,13 @@ def key_metrics(res: FlowResult) -> str:
 
 
 def _flow_cli(args: argparse.Namespace) -> int:
+    if args.flow not in IMPL_FLOW_NAMES:
+        from genesys.errors import GenesysError
+
+        given = [k for k in IMPL_OPTS if getattr(args, k, None) is not None] + (["force"] if args.force else [])
+        if given:
+            raise GenesysError(f"flow {args.flow} has no option --{given[0].replace('_', '-')} (the implementation "
+                               f"flows {', '.join(IMPL_FLOW_NAMES)} take it)")
     if args.flow == "sim":
         opts = {"simulator": args.simulator, "seed": args.seed, "items": args.items, "block": args.block}
     elif args.flow == "rtl":

@@ -426,7 +426,7 @@ def finish(ctx: FlowContext, s: Settings, flow_home: Path, since: float | None =
         res.reason = f"ORFS's final report has no setup worst slack (finish__timing__setup__ws); read {m['reports']}"
         return
     m["worst_slack_ns"] = slack
-    res.wns_ns = round(min(slack, 0.0), 3)
+    res.wns_ns = round(slack, 3)  # signed worst slack (see FlowResult.wns_ns)
     if "tns_ns" in f:
         res.tns_ns = round(f["tns_ns"], 3)
     if s.period_ns - slack > 0:

@@ -177,8 +177,8 @@ def parse_sta_checks(text: str) -> dict[str, Any]:
 
 
 def parse_sta_value(text: str, name: str) -> float | None:
-    """A ``report_wns`` / ``report_tns`` line (``wns -1.23``)."""
-    m = re.search(rf"^{name}\s+(-?[\d.]+)", text, re.M)
+    """A ``report_wns`` / ``report_tns`` line: ``tns -1.23`` (OpenSTA 2.0), ``tns max -1.23`` (2024 releases)."""
+    m = re.search(rf"^{name}(?:\s+max)?\s+(-?[\d.]+)", text, re.M)
     return float(m.group(1)) if m else None
 
 

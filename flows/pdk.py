@@ -11,7 +11,7 @@ checkout, or ``$GENESYS_PDK_DIR``), which is what tests and CI use. ``--liberty 
 (``.lib`` or ``.lib.gz``); its technology is guessed from its cell names.
 
 Liberty files are prepared once per content: decompressed, with the cells ABC must not use removed (probe and
-low-power cells of sky130, which a real flow also excludes), into ``<build>/.liberty/<sha>.lib``.
+low-power cells of sky130, which a real flow also excludes), into ``<build>/.liberty/<stem>-<sha16>.lib``.
 """
 
 from __future__ import annotations
@@ -111,6 +111,10 @@ def shared_pdk_dirs() -> list[Path]:
     return dirs
 
 
+class LibertyNotInstalled(GenesysError):
+    """The PDK is known but its Liberty file is not on this machine: the flow is skipped, not failed."""
+
+
 def find_liberty(pdk: str | None = None, liberty: str | Path | None = None) -> tuple[Path, Technology]:
     """The Liberty file and technology for ``--pdk`` / ``--liberty``; GenesysError saying where it looked."""
     if liberty:
@@ -133,7 +137,7 @@ def find_liberty(pdk: str | None = None, liberty: str | Path | None = None) -> t
         looked.append(str(cand))
         if cand.is_file():
             return cand.resolve(), tech
-    raise GenesysError(f"no Liberty file for PDK {tech.name}; looked in: {', '.join(dict.fromkeys(looked))}. "
+    raise LibertyNotInstalled(f"no Liberty file for PDK {tech.name}; looked in: {', '.join(dict.fromkeys(looked))}. "
                        "Set PDK_ROOT (OpenLane layout), GENESYS_PDK_DIR, or pass --liberty PATH")
 
 

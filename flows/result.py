@@ -45,8 +45,8 @@ class FlowResult:
     # flow does not measure it). Area in um^2 (ASIC), timing against the flow's clock, FPGA resources.
     area_um2: float | None = None
     fmax_mhz: float | None = None
-    wns_ns: float | None = None
-    tns_ns: float | None = None
+    wns_ns: float | None = None    # worst setup slack, signed as Vivado's WNS: >= 0 met, < 0 missed by that much
+    tns_ns: float | None = None    # total negative slack (sum over failing endpoints; 0 when met)
     clock_mhz: float | None = None
     luts: int | None = None
     ffs: int | None = None
@@ -113,4 +113,4 @@ class FlowResult:
 
 
 def now_iso() -> str:
-    return datetime.now(UTC).astimezone().isoformat(timespec="seconds")
+    return datetime.now(UTC).astimezone().isoformat(timespec="milliseconds")

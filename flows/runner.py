@@ -470,14 +470,15 @@ def _run_chain(chain: list[tuple[Arch, str, dict]], build_root: Path) -> list[Fl
 
 
 def _finished_earlier(arch: Arch, flow: str, opts: dict, build_root: Path, since: str) -> FlowResult | None:
-    """The job's result when the interrupted regression (started at ``since``) already finished it."""
+    """The job's result when the interrupted regression (started at ``since``) already finished it with a
+    verdict to keep (passed or skipped; a failed or interrupted job runs again)."""
     name = _job_name(arch, flow, opts).split(" ", 1)[1]
     path = FlowResult.path_for(build_root, arch.name, name)
     try:
         prev = FlowResult.read(path)
     except (GenesysError, OSError):
         return None
-    if prev.started >= since and not prev.reason.startswith("interrupted"):
+    if prev.started >= since and prev.status in ("passed", "skipped"):
         return prev
     return None
 
@@ -506,10 +507,13 @@ def regress(presets: Iterable[str | Path], flows: Iterable[str] = FLOWS, build_r
     started = now_iso()
     if resume and state_path.is_file():
         try:
-            started = json.loads(state_path.read_text())["started"]
+            state = json.loads(state_path.read_text())
+            if not state.get("finished"):  # after a regression that ran to its end there is nothing to resume
+                started = state["started"]
         except (ValueError, KeyError, OSError):
             pass
-    state_path.write_text(json.dumps({"started": started, "jobs": [_job_name(*j) for j in all_jobs]}, indent=1) + "\n")
+    state = {"started": started, "finished": False, "jobs": [_job_name(*j) for j in all_jobs]}
+    state_path.write_text(json.dumps(state, indent=1) + "\n")
 
     results: list[FlowResult] = []
     todo = []
@@ -556,5 +560,6 @@ def regress(presets: Iterable[str | Path], flows: Iterable[str] = FLOWS, build_r
                     for fut in finished:
                         for res in fut.result():
                             done(res)
+    state_path.write_text(json.dumps({**state, "finished": True}, indent=1) + "\n")  # not reached on Ctrl-C
     order = {_job_name(*j): i for i, j in enumerate(all_jobs)}
     return sorted(results, key=lambda r: order.get(f"{r.preset} {r.flow}", len(order)))

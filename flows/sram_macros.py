@@ -51,10 +51,12 @@ class Memory:
     def why_not_macro(self, min_bits: int = MIN_MACRO_BITS) -> str:
         if self.bits < min_bits:
             return f"{self.bits} bits < {min_bits}"
+        if self.rd_ports == 0:
+            return "no read port"
         if not self.sync_read:
             return "asynchronous read"
         if not self.plain:
-            return "asynchronous read reset, initial contents, transparency or wide ports"
+            return "asynchronous read reset, initial contents, transparency, wide ports or unclocked writes"
         return ""
 
 
@@ -82,7 +84,8 @@ def parse_memories(netlist_json: str) -> list[Memory]:
             plain = (bits("RD_TRANSPARENCY_MASK") <= {"0"} and bits("RD_WIDE_CONTINUATION") <= {"0"}
                      and bits("WR_WIDE_CONTINUATION") <= {"0"} and _int(p.get("OFFSET", "0")) == 0
                      and bits("INIT", "x") <= {"x"} and set(map(str, c.get("RD_ARST", ["0"]))) <= {"0"}
-                     and bits("RD_CLK_POLARITY", "1") <= {"1"} and bits("WR_CLK_POLARITY", "1") <= {"1"})
+                     and bits("RD_CLK_POLARITY", "1") <= {"1"} and bits("WR_CLK_POLARITY", "1") <= {"1"}
+                     and bits("WR_CLK_ENABLE", "1") <= {"1"})  # the techmap's PLAIN: the same conditions
             mems.append(Memory(module=module, name=cell_name, size=_int(p["SIZE"]), width=_int(p["WIDTH"]),
                                abits=_int(p["ABITS"]), rd_ports=rd, wr_ports=_int(p.get("WR_PORTS", "0")),
                                sync_read=sync, plain=plain, memid=str(p.get("MEMID", "")).lstrip("\\")))

@@ -130,6 +130,8 @@ def test_sta_worst_path_is_parsed():
     assert p["slack_ns"] == pytest.approx(-4.231) and not p["met"]
     assert p["arrival_ns"] == pytest.approx(9.11)
     assert parsers.parse_sta_value(text, "tns") == pytest.approx(-947.78)
+    assert parsers.parse_sta_value("wns max -0.42\ntns max -3.5\n", "tns") == -3.5  # OpenSTA 2024 form
+    assert parsers.parse_sta_value("wns max -0.42\n", "tns") is None
 
 
 def test_area_is_attributed_to_blocks_with_instance_counts():
@@ -163,7 +165,7 @@ def test_asic_flow_on_the_4x4_array_with_macros_then_cached(tmp_path):
     assert m["area_by_block"]["array"] > 0 and m["area_by_block"]["buffers"] > 0
     assert m["macros"] == 16 and "macro STUBS" in m["memory_note"]  # one weight bank per PE
     assert sum(m["area_by_block"].values()) == pytest.approx(r.area_um2, rel=1e-3)
-    assert r.wns_ns <= 0 and r.fmax_mhz == pytest.approx(1000 / (2.5 - m["worst_slack_ns"]), rel=1e-3)
+    assert r.wns_ns == round(m["worst_slack_ns"], 3) and r.fmax_mhz == pytest.approx(1000 / (2.5 - m["worst_slack_ns"]), rel=1e-3)
     assert "u_pe" in m["critical_path"]["start"] + m["critical_path"]["end"]  # names survive flattening
     on_disk = json.loads((tmp_path / "4x4" / "asic" / "result.json").read_text())
     assert on_disk["area_um2"] == r.area_um2 and on_disk["cache_key"]
@@ -246,6 +248,26 @@ def test_flow_command_rejects_options_of_other_flows(tmp_path, capsys):
     assert "flow asic has no option --device; its options: --clock-mhz, --liberty, --memories, --pdk" in \
         capsys.readouterr().err
     assert not (tmp_path / "4x4").exists()  # refused before any work
+    assert genesys_cli.main(["flow", "lint", "--pdk", "nangate45", "--build-dir", str(tmp_path)]) != 0
+    assert "flow lint has no option --pdk (the implementation flows asic, fpga, vivado, openroad take it)" in \
+        capsys.readouterr().err
+    assert genesys_cli.main(["flow", "synth", "--force", "--build-dir", str(tmp_path)]) != 0
+    assert "flow synth has no option --force" in capsys.readouterr().err
+    assert not (tmp_path / "4x4").exists()
+
+
+def test_a_wrong_pdk_or_liberty_fails_and_a_missing_pdk_skips(tmp_path, monkeypatch):
+    if not (find_tool("yosys").found and find_tool("opensta").found):
+        pytest.skip("needs yosys and opensta")
+    r = run_flow("asic", "4x4", tmp_path, block="dma", liberty=str(tmp_path / "nope.lib"))
+    assert r.status == "failed" and "nope.lib not found (--liberty)" in r.reason
+    r = run_flow("asic", "4x4", tmp_path, block="dma", clock_mhz=0)
+    assert r.status == "failed" and r.reason == "--clock-mhz must be in (0, 10000], not 0"
+    monkeypatch.setenv("GENESYS_PDK_DIR", str(tmp_path / "empty"))
+    monkeypatch.setattr(pdk, "shared_pdk_dirs", lambda: [tmp_path / "empty"])
+    monkeypatch.delenv("PDK_ROOT", raising=False)
+    r = run_flow("asic", "4x4", tmp_path, block="dma", pdk="nangate45")
+    assert r.status == "skipped" and r.reason.startswith("no Liberty file for PDK nangate45; looked in")
 
 
 def test_bad_memories_value_is_a_clear_failure(tmp_path):

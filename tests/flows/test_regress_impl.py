@@ -122,6 +122,30 @@ def test_interrupted_regression_resumes_without_redoing_finished_jobs(tmp_path, 
     assert [r.status for r in results] == ["passed", "passed"]
     assert results[0].metrics.get("resumed") and not results[1].metrics.get("resumed")
     assert _calls(tmp_path) == ["4x4 None", "8x4 None", "8x4 None"]  # 4x4 not redone, even forced
+    assert json.loads((b / runner.REGRESS_STATE).read_text())["finished"]
+
+    # a regression that ran to its end leaves nothing to resume: --resume then runs everything
+    results = runner.regress(["4x4", "8x4"], ["asic"], b, progress=False, jobs=1,
+                             impl_opts={"asic": {"force": True}}, resume=True)
+    assert not any(r.metrics.get("resumed") for r in results) and len(_calls(tmp_path)) == 5
+
+
+def test_resume_runs_a_failed_job_again(tmp_path, fake_flow):
+    mod = fake_flow()
+    good_run = mod.run
+
+    def failing(ctx):
+        good_run(ctx)
+        if ctx.arch.name == "8x4":
+            ctx.result.status, ctx.result.reason = "failed", "tool crashed"
+    mod.run = failing
+    b = tmp_path / "b"
+    runner.regress(["4x4", "8x4"], ["asic"], b, progress=False, jobs=1)
+    state = json.loads((b / runner.REGRESS_STATE).read_text())
+    (b / runner.REGRESS_STATE).write_text(json.dumps({**state, "finished": False}))  # as if interrupted after
+    mod.run = good_run
+    results = runner.regress(["4x4", "8x4"], ["asic"], b, progress=False, jobs=1, resume=True)
+    assert [(r.status, bool(r.metrics.get("resumed"))) for r in results] == [("passed", True), ("passed", False)]
 
 
 def test_regress_command_runs_impl_flows_and_writes_the_summary(tmp_path, fake_flow, capsys):
