@@ -78,6 +78,29 @@ def module_base(module: str) -> str:
     return m.group(1) if m else module.lstrip("\\")
 
 
+# ABC's mapping as Yosys 0.23 runs it with -liberty -D, then what it leaves out: fanout buffering (at most
+# MAX_FANOUT loads per net, slews under MAX_SLEW_PS) and gate sizing against the target ({D}: the period in ps). Without them a
+# control net with a thousand loads on a minimum-size gate shows hundreds of ns (OpenLane does the same).
+MAX_FANOUT, MAX_SLEW_PS = 16, 1500
+ABC_SCRIPT = f"""strash
+&get -n
+&fraig -x
+&put
+scorr
+dc2
+dretime
+strash
+&get -n
+&dch -f
+&nf {{D}}
+&put
+buffer -N {MAX_FANOUT} -S {MAX_SLEW_PS}
+upsize {{D}}
+dnsize {{D}}
+stime -p
+"""
+
+
 def clock_target(ctx: FlowContext) -> float:
     """--clock-mhz, else the preset's CLOCK_MHZ (the ASIC target)."""
     value = ctx.opts.get("clock_mhz")
@@ -129,6 +152,8 @@ write_json memories.json
     mems = sram_macros.parse_memories((work / "memories.json").read_text())
 
     # 2. memories -> macros or flops; map to the library; area per module; flat netlist for STA
+    abc_script = work / "abc.script"
+    abc_script.write_text(ABC_SCRIPT.replace("{D}", f"-D {period_ns * 1000:.0f}"))  # Yosys substitutes only inline
     macro_lib = None
     shapes: list = []
     if memories == "macro":
@@ -144,7 +169,7 @@ techmap
 opt -fast
 dfflibmap -liberty {lib.path}
 opt_clean
-abc -liberty {lib.path} -D {period_ns * 1000:.0f}
+abc -liberty {lib.path} -D {period_ns * 1000:.0f} -script {abc_script}
 opt_clean
 hilomap -hicell {hi} {hi_pin} -locell {lo} {lo_pin}
 opt_clean

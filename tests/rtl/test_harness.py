@@ -13,8 +13,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 
@@ -178,9 +176,9 @@ def test_harness_watchdog_reports_pc_and_state(stub):
 
 
 def test_build_is_cached_and_a_build_error_names_the_first_error(stub):
-    t0 = time.perf_counter()
+    built = stub.exe.stat().st_mtime_ns
     assert build("4x4", "stub", progress=False) == stub.exe
-    assert time.perf_counter() - t0 < 5
+    assert stub.exe.stat().st_mtime_ns == built  # served from the cache, not rebuilt
     with pytest.raises(GenesysError, match=r"(?s)building the RTL harness of genesys_top for 4x4 failed: %Error.*"
                                            r"genesys_top_stub.sv.*full log"):
         build("4x4", "stub", progress=False,

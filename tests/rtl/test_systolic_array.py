@@ -5,6 +5,7 @@ runs are reproducible from the seed, and broken RTL fails (mutation tests)."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -58,7 +59,8 @@ def test_output_reg_variant_follows_dut_latency(tmp_path):
     r = run_verification("4x4", tmp_path / "work", simulator=quick_simulator(), rtl_dir=tmp_path / "rtl")
     assert r.passed, r.reason
     params = json.loads((tmp_path / "work" / "reports" / "SaRandomTest.run.json").read_text())["params"]
-    assert params["OUTPUT_REG"] == 1 and params["LATENCY"] == params["ARRAY_N"] + params["ARRAY_M"] + 1
+    pe_pipe = int(re.search(r"SA_PE_PIPELINE = (\d)", (tmp_path / "rtl" / "genesys_pkg.sv").read_text()).group(1))
+    assert params["OUTPUT_REG"] == 1 and params["LATENCY"] == params["ARRAY_N"] + params["ARRAY_M"] + 1 + pe_pipe
 
 
 @pytest.mark.simulator_required
@@ -76,9 +78,9 @@ def test_seed_reproduces_a_run_and_one_test_can_be_selected(tmp_path):
 # ---- the testbench can fail: broken RTL must be caught -------------------------------------------
 MUTATIONS = {
     # the PE subtracts its product instead of adding it
-    "accumulate_subtracts": ("genesys_pe.sv", "psum_in + ACC_WIDTH'(prod)", "psum_in - ACC_WIDTH'(prod)"),
+    "accumulate_subtracts": ("genesys_pe.sv", "psum_in + ACC_WIDTH'(prod_add)", "psum_in - ACC_WIDTH'(prod_add)"),
     # the product loses its MSB (sign-extended from the bit below): wrong only for lowest x lowest
-    "product_msb_dropped": ("genesys_pe.sv", "ACC_WIDTH'(prod)", "ACC_WIDTH'($signed(prod[PROD_WIDTH-2:0]))"),
+    "product_msb_dropped": ("genesys_pe.sv", "ACC_WIDTH'(prod_add)", "ACC_WIDTH'($signed(prod_add[PROD_WIDTH-2:0]))"),
     # weights switch one cycle late in every PE: the vector presented with wgt_load gets the old weights
     "weight_load_late": ("genesys_systolic_array.sv", ".DEPTH(i), .RESET(1)) u_ld_skew",
                          ".DEPTH(i + 1), .RESET(1)) u_ld_skew"),
