@@ -78,10 +78,11 @@ def module_base(module: str) -> str:
     return m.group(1) if m else module.lstrip("\\")
 
 
-# ABC's mapping as Yosys 0.23 runs it with -liberty -D, then what it leaves out: fanout buffering (at most
-# MAX_FANOUT loads per net, slews under MAX_SLEW_PS) and gate sizing against the target ({D}: the period in ps). Without them a
-# control net with a thousand loads on a minimum-size gate shows hundreds of ns (OpenLane does the same).
-MAX_FANOUT, MAX_SLEW_PS = 16, 1500
+# ABC's mapping as Yosys 0.23 runs it with -liberty -D, then what that leaves out: fanout buffering (at most
+# MAX_FANOUT loads per net, slews under MAX_SLEW_PS ps; -p: flip-flop outputs and module inputs too, which ABC
+# sees as primary inputs) and gate sizing against the period ({D}). Without them one control net with a thousand
+# loads on a minimum-size gate or flip-flop shows tens to hundreds of ns (OpenLane's scripts do the same).
+MAX_FANOUT, MAX_SLEW_PS, ABC_LOAD_FF = 16, 1500, 10.0
 ABC_SCRIPT = f"""strash
 &get -n
 &fraig -x
@@ -94,7 +95,7 @@ strash
 &dch -f
 &nf {{D}}
 &put
-buffer -N {MAX_FANOUT} -S {MAX_SLEW_PS}
+buffer -p -N {MAX_FANOUT} -S {MAX_SLEW_PS}
 upsize {{D}}
 dnsize {{D}}
 stime -p
@@ -154,6 +155,10 @@ write_json memories.json
     # 2. memories -> macros or flops; map to the library; area per module; flat netlist for STA
     abc_script = work / "abc.script"
     abc_script.write_text(ABC_SCRIPT.replace("{D}", f"-D {period_ns * 1000:.0f}"))  # Yosys substitutes only inline
+    # ABC's primary inputs (flip-flop outputs, module inputs) are driven by the library's small buffer rather than
+    # ideally, so their fanout costs delay and gets buffered too; outputs see ABC_LOAD_FF of load.
+    abc_constr = work / "abc.constr"
+    abc_constr.write_text(f"set_driving_cell {tech.buffer[0]}\nset_load {ABC_LOAD_FF}\n")
     macro_lib = None
     shapes: list = []
     if memories == "macro":
@@ -169,7 +174,7 @@ techmap
 opt -fast
 dfflibmap -liberty {lib.path}
 opt_clean
-abc -liberty {lib.path} -D {period_ns * 1000:.0f} -script {abc_script}
+abc -liberty {lib.path} -D {period_ns * 1000:.0f} -constr {abc_constr} -script {abc_script}
 opt_clean
 hilomap -hicell {hi} {hi_pin} -locell {lo} {lo_pin}
 opt_clean

@@ -170,7 +170,8 @@ def test_asic_flow_on_the_4x4_array_with_macros_then_cached(tmp_path):
     on_disk = json.loads((tmp_path / "4x4" / "asic" / "result.json").read_text())
     assert on_disk["area_um2"] == r.area_um2 and on_disk["cache_key"]
     abc = (tmp_path / "4x4" / "asic" / "work" / "abc.script").read_text()  # buffering and sizing at the period
-    assert "&nf -D 2500" in abc and "buffer -N 16" in abc and "upsize -D 2500" in abc
+    assert "&nf -D 2500" in abc and "buffer -p -N 16" in abc and "upsize -D 2500" in abc
+    assert (tmp_path / "4x4" / "asic" / "work" / "abc.constr").read_text() == "set_driving_cell BUF_X2\nset_load 10.0\n"
     assert "ABC: Start-point = " in (tmp_path / "4x4" / "asic" / "map.log").read_text()  # stime -p ran: the script did
 
     t0 = time.monotonic()
