@@ -216,9 +216,23 @@ write_verilog -noattr -noexpr -nohex -nodec netlist.v
     res.fmax_mhz = round(1000.0 / (period_ns - slack), 1)
     m["worst_slack_ns"] = slack
     m["critical_path"] = {"start": path["start"], "end": path["end"], "delay_ns": path["arrival_ns"],
-                          "start_kind": path["start_kind"], "end_kind": path["end_kind"]}
+                          "start_kind": path["start_kind"], "end_kind": path["end_kind"],
+                          **register_signals((work / "netlist.v").read_text(errors="replace"),
+                                             path["start"], path["end"])}
     res.warnings = len(parsers.yosys_warnings(ctx.log_text("map.log")))  # the mapping's, not STA's
     res.status, res.reason = "passed", ""
+
+
+def register_signals(netlist: str, start: str, end: str) -> dict[str, str]:
+    """The RTL signals of the critical path's end registers: ABC and flatten leave flip-flops with numbered
+    names (``_657327_``), but the net on a flip-flop's Q keeps its RTL name (``u_simd.u_fu.s1_f1[2]``)."""
+    out = {}
+    for key, cell in (("start_signal", start), ("end_signal", end)):
+        m = re.search(rf"^\s*\S+ {re.escape(cell)} \((.*?)\);", netlist, re.M | re.S)
+        q = re.search(r"\.Q\(\\?([^()]*?)\s*\)", m.group(1)) if m else None
+        if q and not re.fullmatch(r"_\d+_", q.group(1)):
+            out[key] = q.group(1)
+    return out
 
 
 def _yosys(ctx: FlowContext, step: str, script: str) -> None:

@@ -329,7 +329,8 @@ def impl_details(results: list[FlowResult]) -> list[tuple[str, str]]:
         path = m.get("critical_path")
         if isinstance(path, dict) and path.get("start"):
             delay = path.get("delay_ns")
-            parts.append(f"critical path {path['start']} -> {path.get('end', '?')}"
+            start = path.get("start_signal") or path["start"]  # the RTL signal where the asic flow found one
+            parts.append(f"critical path {start} -> {path.get('end_signal') or path.get('end', '?')}"
                          + (f" ({delay:.2f} ns)" if isinstance(delay, (int, float)) else ""))
         if isinstance(m.get("cells"), int) and r.flow == "asic":
             parts.append(f"{m['cells']:,} cells")

@@ -152,6 +152,22 @@ def test_hierarchical_stat_gives_modules_and_instances():
     assert s["modules"]["top"]["cells"] == 2
 
 
+def test_critical_path_registers_are_named_by_the_rtl_signal_on_their_output():
+    netlist = """  sky130_fd_sc_hd__dfxtp_1 _657327_ (
+    .CLK(\\u_simd.u_fu.clk ),
+    .D(_239980_),
+    .Q(\\u_simd.u_fu.s1_f1[2] )
+  );
+  sky130_fd_sc_hd__dfxtp_1 _683190_ (
+    .CLK(clk),
+    .D(_1_),
+    .Q(_2_)
+  );
+"""
+    assert asic.register_signals(netlist, "_657327_", "_683190_") == {"start_signal": "u_simd.u_fu.s1_f1[2]"}
+    assert asic.register_signals(netlist, "u_pe.bank.macro", "_657327_") == {"end_signal": "u_simd.u_fu.s1_f1[2]"}
+
+
 # ---- real runs ---------------------------------------------------------------------------------------------
 @pytest.mark.synth_required
 @needs_tools
