@@ -32,7 +32,7 @@ from typing import Any
 
 from genesys.errors import GenesysError
 from genesys.flows import parsers, pdk, sram_macros
-from genesys.flows.impl import FlowContext
+from genesys.flows.impl import FlowContext, clock_option
 from genesys.tools import find_tool, missing_reason
 
 TOOL = "yosys"
@@ -104,14 +104,7 @@ stime -p
 
 def clock_target(ctx: FlowContext) -> float:
     """--clock-mhz, else the preset's CLOCK_MHZ (the ASIC target)."""
-    value = ctx.opts.get("clock_mhz")
-    try:
-        mhz = float(ctx.arch.CLOCK_MHZ if value is None else value)
-    except (TypeError, ValueError):
-        raise GenesysError(f"--clock-mhz must be a number of MHz, not {value!r}") from None
-    if not 0 < mhz <= 10_000:
-        raise GenesysError(f"--clock-mhz must be in (0, 10000], not {mhz:g}")
-    return mhz
+    return clock_option(ctx.opts.get("clock_mhz"), ctx.arch.CLOCK_MHZ, 10_000)
 
 
 def run(ctx: FlowContext) -> None:

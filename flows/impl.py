@@ -116,6 +116,17 @@ class FlowContext:
         return path.read_text(errors="replace") if path.is_file() else ""
 
 
+def clock_option(value: Any, default: float, limit: float) -> float:
+    """--clock-mhz (None: ``default``, the preset's target) checked to lie in (0, limit] MHz."""
+    try:
+        mhz = float(default if value is None else value)
+    except (TypeError, ValueError):
+        raise GenesysError(f"--clock-mhz must be a number of MHz, not {value!r}") from None
+    if not 0 < mhz <= limit:
+        raise GenesysError(f"--clock-mhz must be in (0, {limit:g}], not {mhz:g}")
+    return mhz
+
+
 def render_rtl(ctx: FlowContext) -> dict[str, Any]:
     """Render the block for the preset into ``<flow_dir>/rtl`` (from configs/ and templates/, like every flow)."""
     from genesys.render import render

@@ -41,7 +41,7 @@ from typing import Any
 from genesys.errors import GenesysError
 from genesys.flows import fpga_reports as R
 from genesys.flows import parsers
-from genesys.flows.impl import FlowContext
+from genesys.flows.impl import FlowContext, clock_option
 from genesys.tools import find_tool, missing_reason
 
 TOOL = "vivado"
@@ -147,14 +147,7 @@ def choose_part(needs: dict[str, int]) -> Part:
 
 
 def clock_target(ctx: FlowContext) -> float:
-    value = ctx.opts.get("clock_mhz")
-    try:
-        mhz = float(ctx.arch.CLOCK_MHZ if value is None else value)
-    except (TypeError, ValueError):
-        raise GenesysError(f"--clock-mhz must be a number of MHz, not {value!r}") from None
-    if not 0 < mhz <= 2000:
-        raise GenesysError(f"--clock-mhz must be in (0, 2000], not {mhz:g}")
-    return mhz
+    return clock_option(ctx.opts.get("clock_mhz"), ctx.arch.CLOCK_MHZ, 2000)
 
 
 # ---- the project ---------------------------------------------------------------------------------------------
