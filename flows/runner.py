@@ -35,11 +35,12 @@ from genesys.arch import Arch, list_presets, load_arch
 from genesys.errors import GenesysError
 from genesys.flows import parsers
 from genesys.flows.fusesoc_generator import DEFAULT_BLOCK, PRESET_ENV
+from genesys.flows.impl import IMPL_FLOWS
 from genesys.flows.result import FlowResult, now_iso
 from genesys.tools import find_tool, missing_reason, tool_env
 
-FLOWS = ("lint", "sim", "rtl", "synth", "asic", "fpga", "vivado", "openroad")  # in regression order
-IMPL_FLOW_NAMES = ("asic", "fpga", "vivado", "openroad")  # genesys.flows.impl: cached by input hash
+IMPL_FLOW_NAMES = tuple(IMPL_FLOWS)  # the implementation flows (genesys.flows.impl): cached by input hash
+FLOWS = ("lint", "sim", "rtl", "synth", *IMPL_FLOW_NAMES)  # in regression order
 IMPL_DEFAULT_BLOCK = "npu"  # implementation flows run on genesys_top unless --block names another block
 SIMULATORS = ("verilator", "icarus")
 REPO = Path(__file__).resolve().parents[1]
@@ -153,7 +154,6 @@ def run_flow(flow: str, arch: Arch | str | Path, build_root: Path | str = Path("
 
 # ---- implementation flows (asic, fpga, vivado, openroad; genesys.flows.impl) -------------------------
 def _impl_module(flow: str):
-    from genesys.flows.impl import IMPL_FLOWS
     return importlib.import_module(IMPL_FLOWS[flow])
 
 
@@ -170,14 +170,8 @@ def _cached_result(flow: str, arch: Arch, build_root: Path, opts: dict[str, Any]
     block = opts.get("block") or IMPL_DEFAULT_BLOCK
     fopts = _impl_opts(opts)
     key = cache_key(flow, arch, block, fopts, mod.tool_versions(fopts), mod.input_files(fopts))
-    path = FlowResult.path_for(build_root, arch.name, flow)
-    if opts.get("force") or not path.is_file():
-        return None, key
-    try:
-        prev = FlowResult.read(path)
-    except (GenesysError, OSError):
-        return None, key
-    if prev.cache_key == key and prev.status in ("passed", "skipped"):
+    prev = None if opts.get("force") else _kept_result(FlowResult.path_for(build_root, arch.name, flow))
+    if prev is not None and prev.cache_key == key:
         prev.metrics["cached"] = True  # shown by `genesys flow`; the file on disk keeps the original run
         return prev, key
     return None, key
@@ -473,14 +467,18 @@ def _finished_earlier(arch: Arch, flow: str, opts: dict, build_root: Path, since
     """The job's result when the interrupted regression (started at ``since``) already finished it with a
     verdict to keep (passed or skipped; a failed or interrupted job runs again)."""
     name = _job_name(arch, flow, opts).split(" ", 1)[1]
-    path = FlowResult.path_for(build_root, arch.name, name)
+    prev = _kept_result(FlowResult.path_for(build_root, arch.name, name))
+    return prev if prev is not None and prev.started >= since else None
+
+
+def _kept_result(path: Path) -> FlowResult | None:
+    """A stored result with a verdict worth keeping (passed or skipped); None when missing, unreadable or
+    failed (a failed or interrupted run always runs again)."""
     try:
         prev = FlowResult.read(path)
     except (GenesysError, OSError):
         return None
-    if prev.started >= since and prev.status in ("passed", "skipped"):
-        return prev
-    return None
+    return prev if prev.status in ("passed", "skipped") else None
 
 
 def regress(presets: Iterable[str | Path], flows: Iterable[str] = FLOWS, build_root: Path | str = Path("build"),

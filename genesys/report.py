@@ -26,11 +26,12 @@ from typing import Any
 
 from genesys.arch import list_presets, load_arch
 from genesys.errors import GenesysError
+from genesys.flows.impl import IMPL_FLOWS as _IMPL_FLOW_MODULES
 from genesys.flows.result import RESULT_FILE, FlowResult, now_iso
 
 # Flows in report order; a variant "<flow>_<suffix>" (sim_npu, rtl_s2) follows its flow.
-FLOW_ORDER = ("lint", "sim", "sim_icarus", "rtl", "synth", "asic", "fpga", "vivado", "openroad")
-IMPL_FLOWS = ("asic", "fpga", "vivado", "openroad")
+IMPL_FLOWS = tuple(_IMPL_FLOW_MODULES)  # the implementation flows, as genesys.flows.impl lists them
+FLOW_ORDER = ("lint", "sim", "sim_icarus", "rtl", "synth", *IMPL_FLOWS)
 ESTIMATE_LABEL = "estimate (Yosys synth_xilinx)"
 STATUS_COLOURS = {"passed": "#1a7f37", "failed": "#cf222e", "skipped": "#9a6700", "error": "#8250df"}
 NO_RESULTS = "no flow results under {dir}; run `genesys regress` (or `genesys flow ...`) first."
