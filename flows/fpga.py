@@ -35,7 +35,7 @@ from typing import Any
 from genesys.errors import GenesysError
 from genesys.flows import fpga_reports as R
 from genesys.flows import parsers
-from genesys.flows.impl import FlowContext
+from genesys.flows.impl import FlowContext, clock_option
 from genesys.tools import find_tool, missing_reason
 
 TOOL = "nextpnr-ecp5"
@@ -91,13 +91,7 @@ def clock_target(ctx: FlowContext) -> tuple[float, str]:
     value = ctx.opts.get("clock_mhz")
     if value is None:
         return min(ECP5_DEFAULT_MHZ, float(ctx.arch.CLOCK_MHZ)), "ECP5 default"
-    try:
-        mhz = float(value)
-    except (TypeError, ValueError):
-        raise GenesysError(f"--clock-mhz must be a number of MHz, not {value!r}") from None
-    if not 0 < mhz <= 1000:
-        raise GenesysError(f"--clock-mhz must be in (0, 1000] for an ECP5, not {mhz:g}")
-    return mhz, "option"
+    return clock_option(value, ECP5_DEFAULT_MHZ, 1000, " for an ECP5"), "option"
 
 
 def arch_needs(ctx: FlowContext) -> dict[str, int]:

@@ -116,14 +116,15 @@ class FlowContext:
         return path.read_text(errors="replace") if path.is_file() else ""
 
 
-def clock_option(value: Any, default: float, limit: float) -> float:
-    """--clock-mhz (None: ``default``, the preset's target) checked to lie in (0, limit] MHz."""
+def clock_option(value: Any, default: float, limit: float, target: str = "") -> float:
+    """--clock-mhz (None: ``default``, the preset's target) checked to lie in (0, limit] MHz (``target``, e.g.
+    " for an ECP5", says whose limit it is)."""
     try:
         mhz = float(default if value is None else value)
     except (TypeError, ValueError):
         raise GenesysError(f"--clock-mhz must be a number of MHz, not {value!r}") from None
     if not 0 < mhz <= limit:
-        raise GenesysError(f"--clock-mhz must be in (0, {limit:g}], not {mhz:g}")
+        raise GenesysError(f"--clock-mhz must be in (0, {limit:g}]{target}, not {mhz:g}")
     return mhz
 
 
