@@ -75,6 +75,11 @@ def add_impl_options(p) -> None:
 IMPL_OPTS = ("clock_mhz", "pdk", "liberty", "memories", "device", "part", "utilization")
 
 
+def given_impl_opts(args: argparse.Namespace) -> dict:
+    """The implementation-flow options given on the command line (--force aside)."""
+    return {k: getattr(args, k) for k in IMPL_OPTS if getattr(args, k, None) is not None}
+
+
 def impl_opts(flow: str, args: argparse.Namespace) -> dict:
     """The options of ``flow`` from parsed arguments; an option given to a flow that has no use for it is an
     error (never silently ignored)."""
@@ -82,7 +87,7 @@ def impl_opts(flow: str, args: argparse.Namespace) -> dict:
     from genesys.flows.runner import _impl_module
 
     accepted = _impl_module(flow).OPTIONS
-    given = {k: getattr(args, k, None) for k in IMPL_OPTS if getattr(args, k, None) is not None}
+    given = given_impl_opts(args)
     wrong = sorted(k for k in given if k not in accepted)
     if wrong:
         raise GenesysError(f"flow {flow} has no option --{wrong[0].replace('_', '-')}; its options: "
@@ -112,7 +117,7 @@ def _flow_cli(args: argparse.Namespace) -> int:
     if args.flow not in IMPL_FLOW_NAMES:
         from genesys.errors import GenesysError
 
-        given = [k for k in IMPL_OPTS if getattr(args, k, None) is not None] + (["force"] if args.force else [])
+        given = [*given_impl_opts(args), *(["force"] if args.force else [])]
         if given:
             raise GenesysError(f"flow {args.flow} has no option --{given[0].replace('_', '-')} (the implementation "
                                f"flows {', '.join(IMPL_FLOW_NAMES)} take it)")
@@ -139,7 +144,7 @@ def _regress_cli(args: argparse.Namespace) -> int:
 
     presets = args.config or [DEFAULT_PRESET]
     flows = args.flow or FLOWS
-    given = {k: getattr(args, k) for k in IMPL_OPTS if getattr(args, k, None) is not None}
+    given = given_impl_opts(args)
     unused = sorted(k for k in given if not any(k in _impl_module(f).OPTIONS for f in flows if f in IMPL_FLOW_NAMES))
     if unused:
         from genesys.errors import GenesysError
