@@ -13,8 +13,9 @@ Three steps, each with its log in ``build/<preset>/asic/``:
    least 1 kbit with registered reads, area and timing from the node's capacity model, see
    :mod:`genesys.flows.sram_macros`) or flip-flops (``--memories ff``); the logic is mapped to the library
    (``dfflibmap``, ``abc -D <period>``), ``stat`` per module gives the area by block, and the design is
-   flattened into ``netlist.v`` for timing. Cells are named after the wires they drive (``rename -wire``,
-   linear; Yosys 0.23's ``autoname`` takes tens of minutes on the whole NPU), so paths read as RTL signals.
+   flattened into ``netlist.v`` for timing. Cells are named after the public wires they drive (``rename -wire``,
+   linear; Yosys 0.23's ``autoname`` takes tens of minutes on the whole NPU); the critical path's registers are
+   also reported by the RTL signal on their output (:func:`register_signals`).
 3. ``sta.log``: OpenSTA with one clock on ``clk``, inputs and outputs constrained to the same clock with zero
    external delay: worst slack, total negative slack, the critical path, and fmax = 1 / (period - slack).
 

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from genesys.arch import DEFAULT_PRESET
+from genesys.flows.asic import MEMORY_MODELS
 from genesys.flows.result import FlowResult
 from genesys.flows.runner import FLOWS, IMPL_FLOW_NAMES, SIMULATORS, regress, run_flow
 
@@ -64,7 +65,7 @@ def add_impl_options(p) -> None:
     g.add_argument("--pdk", help="asic/openroad: PDK by OpenLane name (sky130A, sky130_fd_sc_hd, nangate45; "
                                  "looked up under $PDK_ROOT, then ../shared/pdk); default sky130hd")
     g.add_argument("--liberty", help="asic: a Liberty file (.lib or .lib.gz) instead of --pdk")
-    g.add_argument("--memories", choices=("macro", "ff"), help="asic: memories as SRAM macro stubs (default) "
+    g.add_argument("--memories", choices=MEMORY_MODELS, help="asic: memories as SRAM macro stubs (default) "
                                                                "or flip-flops")
     g.add_argument("--device", help="fpga: ECP5 device (default: the smallest that fits)")
     g.add_argument("--part", help="vivado: Xilinx part (default: derived from the preset's size)")
